@@ -1,0 +1,122 @@
+//! The one error type at the edge: a message, its causes, hints, and the exit
+//! code of DESIGN.md §5 (1 for a "no", 2 for everything that went wrong).
+
+use crate::diagnostic::Diagnostic;
+use crate::git::GitError;
+use crate::runs::RunInputError;
+use std::io::Write;
+
+pub const EXIT_NO: u8 = 1;
+pub const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug)]
+pub struct CliError {
+    pub code: u8,
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hints: Vec<String>,
+    /// Problems in files, printed as `file:line:column: message` before the error.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The error was a closed stdout: end quietly with success.
+    pub broken_pipe: bool,
+}
+
+pub type CliResult<T = ()> = Result<T, CliError>;
+
+impl CliError {
+    /// A usage, configuration, Git or I/O error (exit 2).
+    pub fn error(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_ERROR,
+            message: message.into(),
+            causes: Vec::new(),
+            hints: Vec::new(),
+            diagnostics: Vec::new(),
+            broken_pipe: false,
+        }
+    }
+
+    /// A "no": validation failed, a policy refused, the registry is dirty (exit 1).
+    pub fn no(message: impl Into<String>) -> CliError {
+        CliError {
+            code: EXIT_NO,
+            ..CliError::error(message)
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> CliError {
+        self.hints.push(hint.into());
+        self
+    }
+
+    pub fn cause(mut self, cause: impl Into<String>) -> CliError {
+        self.causes.push(cause.into());
+        self
+    }
+
+    /// Bad input in files: exit 2 (the input could not be used) with each problem listed.
+    pub fn bad_files(message: impl Into<String>, diagnostics: Vec<Diagnostic>) -> CliError {
+        CliError {
+            diagnostics,
+            ..CliError::error(message)
+        }
+    }
+
+    /// Prints the error to stderr as `error: …`, `  caused by: …`, `hint: …`.
+    pub fn report(&self) {
+        let mut err = std::io::stderr().lock();
+        for d in &self.diagnostics {
+            let _ = writeln!(err, "{d}");
+        }
+        let _ = writeln!(err, "error: {}", self.message);
+        for cause in &self.causes {
+            let _ = writeln!(err, "  caused by: {cause}");
+        }
+        for hint in &self.hints {
+            let _ = writeln!(err, "hint: {hint}");
+        }
+    }
+}
+
+impl From<GitError> for CliError {
+    fn from(e: GitError) -> CliError {
+        let hint = e.hint();
+        let mut error = CliError::error(e.to_string());
+        if let GitError::Git { source, .. } = &e
+            && source.code() == git2::ErrorCode::Locked
+        {
+            error = error.hint("another Git process holds a lock; retry when it has finished");
+        }
+        match hint {
+            Some(h) => error.hint(h),
+            None => error,
+        }
+    }
+}
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> CliError {
+        let broken_pipe = e.kind() == std::io::ErrorKind::BrokenPipe;
+        CliError {
+            broken_pipe,
+            ..CliError::error(e.to_string())
+        }
+    }
+}
+
+impl From<RunInputError> for CliError {
+    fn from(e: RunInputError) -> CliError {
+        match e {
+            RunInputError::File(d) => {
+                CliError::bad_files(format!("cannot use {}", d.file), vec![d])
+            }
+            other => CliError::error(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::names::NameError> for CliError {
+    fn from(e: crate::names::NameError) -> CliError {
+        CliError::error(e.to_string())
+    }
+}

@@ -1,0 +1,116 @@
+//! `regent init`: a new registry in the current folder, as one commit.
+
+use super::{CliError, CliResult, CommitArgs, Ctx};
+use crate::git::Repo;
+use crate::names::{self, NameKind};
+use crate::output::{Format, write_json};
+use crate::registry::{Config, Layout, to_yaml};
+use crate::workspace::{self, Change, CommitMessage};
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// Stages in promotion order, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "staging,production")]
+    pub stages: Vec<String>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
+    let stages = check_stages(&args.stages)?;
+    let mut repo = Repo::discover(&ctx.dir)?;
+    if repo.workdir.is_none() {
+        return Err(
+            CliError::error("cannot create a registry in a bare repository")
+                .hint("run `regent init` in a clone with a working tree"),
+        );
+    }
+    if let Ok(existing) = Repo::open_registry(&ctx.dir) {
+        let dir = existing.registry_dir()?;
+        return Err(
+            CliError::no(format!("{} is already a regent registry", dir.display()))
+                .hint("use it as it is; a registry cannot contain another"),
+        );
+    }
+    let dir = repo.set_registry_dir(&ctx.dir)?;
+    let actor = ctx.actor(&repo)?;
+    let push = args
+        .commit
+        .push
+        .then(|| workspace::push_target(&repo))
+        .transpose()?;
+
+    let config = Config::new(&stages);
+    let yaml = to_yaml("regent", &config).map_err(|e| CliError::error(e.to_string()))?;
+    let mut changes = vec![Change {
+        path: Layout::CONFIG.into(),
+        content: Some(yaml.into_bytes()),
+    }];
+    // Git does not track empty folders; a marker keeps them in the commit.
+    for folder in [Layout::MODELS, Layout::EXPERIMENTS] {
+        if !dir.join(folder).exists() {
+            changes.push(Change {
+                path: format!("{folder}/.gitkeep"),
+                content: Some(Vec::new()),
+            });
+        }
+    }
+    let message = CommitMessage::new("init regent registry")
+        .with_user_message(args.commit.message.as_deref())
+        .trailer("Regent-Event", "init")
+        .trailer("Regent-Actor", actor.clone());
+    let commit = workspace::commit(&repo, &changes, &message, &actor)?;
+    if let Some(target) = &push {
+        super::push(ctx, &repo, target, commit)?;
+    }
+    let shown = if repo.prefix.is_empty() {
+        ".".to_owned()
+    } else {
+        repo.prefix.clone()
+    };
+    match ctx.format {
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            write_json(
+                &mut out,
+                &serde_json::json!({
+                    "registry": shown,
+                    "stages": stages,
+                    "commit": commit.to_string(),
+                }),
+            )?;
+            out.flush()?;
+        }
+        Format::Human => ctx.info(format!(
+            "Created a registry in {} with stages {} (commit {})",
+            dir.display(),
+            stages.join(" → "),
+            &commit.to_string()[..12]
+        )),
+    }
+    Ok(())
+}
+
+fn check_stages(stages: &[String]) -> CliResult<Vec<String>> {
+    let stages: Vec<String> = stages
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if stages.is_empty() {
+        return Err(CliError::error("--stages needs at least one stage"));
+    }
+    for (i, stage) in stages.iter().enumerate() {
+        names::check(NameKind::Stage, stage)?;
+        if stage == "none" {
+            return Err(CliError::error(
+                "`none` is implicit (registered, in no stage) and cannot be declared",
+            ));
+        }
+        if stages[..i].contains(stage) {
+            return Err(CliError::error(format!("stage `{stage}` is given twice")));
+        }
+    }
+    Ok(stages)
+}

@@ -1,0 +1,211 @@
+//! The command line: global flags, the command tree, dispatch, and how
+//! errors become messages and exit codes. Each command lives in its own
+//! module and turns its flags into plain values for the core.
+
+mod error;
+mod init;
+mod run;
+mod schema;
+mod show;
+mod validate;
+
+pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
+
+use crate::git::Repo;
+use crate::output::{ColorChoice, Format, Style};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A Git-native model registry: experiment runs, model versions, stages and
+/// aliases as reviewed YAML in your repository.
+#[derive(Debug, Parser)]
+#[command(
+    name = "regent",
+    version,
+    about,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', global = true, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// Output format for data on stdout.
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// Shorthand for `--format json`.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print no progress or confirmation messages (errors still go to stderr).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to use colour (NO_COLOR is honoured with `auto`).
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's user.name).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub actor: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a registry in the current folder (one commit).
+    Init(init::InitArgs),
+    /// Check every registry file against its schema and the registry's rules.
+    Validate(validate::ValidateArgs),
+    /// Log, list, show and compare experiment runs.
+    #[command(subcommand)]
+    Run(run::RunCommand),
+    /// Show models, one model's versions, or one version.
+    Show(show::ShowArgs),
+    /// Print the JSON Schema of a registry file (regent, model, version, run).
+    Schema(schema::SchemaArgs),
+    /// Print a shell completion script.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// Flags every command that commits takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommitArgs {
+    /// Push the commit to the branch's upstream remote with the system `git`.
+    #[arg(long)]
+    pub push: bool,
+    /// Commit message (first line: subject); regent's trailers are appended.
+    #[arg(long, short = 'm', value_name = "TEXT")]
+    pub message: Option<String>,
+}
+
+/// What every command needs from the global flags.
+pub struct Ctx {
+    pub dir: PathBuf,
+    pub format: Format,
+    pub quiet: bool,
+    pub style: Style,
+    actor: Option<String>,
+}
+
+impl Ctx {
+    /// Prints a confirmation or progress message on stderr unless `--quiet`.
+    pub fn info(&self, message: impl AsRef<str>) {
+        if !self.quiet {
+            let _ = writeln!(std::io::stderr(), "{}", message.as_ref());
+        }
+    }
+
+    /// The registry around `-C DIR` (or the current folder).
+    pub fn open_registry(&self) -> CliResult<Repo> {
+        Ok(Repo::open_registry(&self.dir)?)
+    }
+
+    /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's user.name.
+    pub fn actor(&self, repo: &Repo) -> CliResult<String> {
+        let from_env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
+        let actor = self
+            .actor
+            .clone()
+            .or_else(|| from_env("REGENT_ACTOR"))
+            .or_else(|| from_env("GITHUB_ACTOR"))
+            .or_else(|| repo.repo.config().ok()?.get_string("user.name").ok())
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty());
+        let actor = actor.ok_or_else(|| {
+            CliError::error("cannot tell who is acting")
+                .hint("pass --actor NAME, set REGENT_ACTOR, or set git's user.name")
+        })?;
+        if actor.chars().any(char::is_control) || actor.chars().count() > 100 {
+            return Err(CliError::error(format!(
+                "invalid actor {actor:?}: at most 100 characters, no control characters"
+            )));
+        }
+        Ok(actor)
+    }
+}
+
+/// Pushes an event's commit; on failure the local commit stays and the error says so.
+pub fn push(
+    ctx: &Ctx,
+    repo: &Repo,
+    target: &crate::workspace::PushTarget,
+    commit: git2::Oid,
+) -> CliResult {
+    crate::workspace::push(repo, target, commit).map_err(|e| {
+        CliError::error(format!(
+            "committed locally as {} but could not push to {}",
+            &commit.to_string()[..12],
+            target.remote
+        ))
+        .cause(e.to_string())
+        .hint("fetch, rebase your branch onto the remote, and push again")
+    })?;
+    ctx.info(format!("Pushed to {}", target.remote));
+    Ok(())
+}
+
+/// Parses the command line, runs the command, and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.broken_pipe => ExitCode::SUCCESS,
+        Err(e) => {
+            e.report();
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> CliResult {
+    let dir = match cli.dir {
+        Some(dir) => dir,
+        None => std::env::current_dir()
+            .map_err(|e| CliError::error(format!("cannot read the current folder: {e}")))?,
+    };
+    let ctx = Ctx {
+        dir,
+        format: if cli.json || cli.format == FormatArg::Json {
+            Format::Json
+        } else {
+            Format::Human
+        },
+        quiet: cli.quiet,
+        style: Style::new(match cli.color {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }),
+        actor: cli.actor,
+    };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
+        Command::Validate(args) => validate::run(&ctx, args),
+        Command::Run(command) => run::run(&ctx, command),
+        Command::Show(args) => show::run(&ctx, args),
+        Command::Schema(args) => schema::run(&ctx, args),
+        Command::Completions { shell } => {
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "regent", &mut out);
+            out.flush()?;
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,291 @@
+//! `regent show [MODEL[/VERSION]] [--rev REV]`: the registry read from Git
+//! objects (works in bare clones and CI without a checkout).
+
+use super::{CliError, CliResult, Ctx};
+use crate::names::{self, NameKind};
+use crate::output::{Format, Table, number, write_json};
+use crate::registry::{ModelFile, VersionFile};
+use crate::snapshot::Snapshot;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// MODEL or MODEL/VERSION; without it, every model.
+    pub target: Option<String>,
+    /// Read the registry at this revision.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+}
+
+/// A model as `show --json` prints it (DESIGN.md §4).
+#[derive(Debug, Serialize)]
+pub struct ModelView {
+    pub name: String,
+    pub description: Option<String>,
+    pub owners: Vec<String>,
+    pub tags: BTreeMap<String, String>,
+    pub stages: BTreeMap<String, u64>,
+    pub aliases: BTreeMap<String, u64>,
+    pub versions: Vec<VersionView>,
+}
+
+/// A version as `show --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct VersionView {
+    pub version: u64,
+    pub status: &'static str,
+    pub stages: Vec<String>,
+    pub aliases: Vec<String>,
+    pub artifact: serde_json::Value,
+    pub metrics: BTreeMap<String, f64>,
+    pub created_at: String,
+    pub created_by: String,
+    pub run: Option<String>,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+impl VersionView {
+    fn new(model: &ModelFile, v: VersionFile) -> VersionView {
+        let pointing = |map: &BTreeMap<String, u64>| {
+            map.iter()
+                .filter(|(_, n)| **n == v.version)
+                .map(|(name, _)| name.clone())
+                .collect::<Vec<_>>()
+        };
+        VersionView {
+            version: v.version,
+            status: v.status.as_str(),
+            stages: pointing(&model.stages),
+            aliases: pointing(&model.aliases),
+            artifact: serde_json::to_value(&v.artifact).unwrap_or_default(),
+            metrics: v.metrics,
+            created_at: v.created_at,
+            created_by: v.created_by,
+            run: v.run,
+            description: v.description,
+            tags: v.tags,
+        }
+    }
+}
+
+pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
+    let repo = ctx.open_registry()?;
+    let snapshot = Snapshot::at_rev(&repo, &args.rev)?;
+    let mut out = std::io::stdout().lock();
+    match args.target.as_deref() {
+        None => {
+            let models = snapshot
+                .model_names()?
+                .iter()
+                .map(|m| model_view(&snapshot, m))
+                .collect::<CliResult<Vec<_>>>()?;
+            match ctx.format {
+                Format::Json => write_json(&mut out, &models)?,
+                Format::Human => print_models(ctx, &mut out, &models)?,
+            }
+        }
+        Some(target) => {
+            let (model, version) = parse_target(target)?;
+            let view = model_view(&snapshot, &model)?;
+            match version {
+                None => match ctx.format {
+                    Format::Json => write_json(&mut out, &view)?,
+                    Format::Human => print_model(ctx, &mut out, &view)?,
+                },
+                Some(n) => {
+                    let version =
+                        view.versions
+                            .iter()
+                            .find(|v| v.version == n)
+                            .ok_or_else(|| {
+                                CliError::no(format!("model {model} has no version {n}"))
+                                    .hint(format!("its versions are 1..{}", view.versions.len()))
+                            })?;
+                    match ctx.format {
+                        Format::Json => {
+                            let mut value = serde_json::to_value(version).unwrap_or_default();
+                            value["model"] = model.clone().into();
+                            write_json(&mut out, &value)?;
+                        }
+                        Format::Human => print_version(ctx, &mut out, &model, version)?,
+                    }
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `churn` or `churn/3`.
+fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
+    let (model, version) = match target.split_once('/') {
+        Some((m, v)) => {
+            let n = v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                CliError::error(format!("{v:?} is not a version number (1, 2, 3 …)"))
+            })?;
+            (m, Some(n))
+        }
+        None => (target, None),
+    };
+    names::check(NameKind::Model, model)?;
+    Ok((model.to_owned(), version))
+}
+
+fn model_view(snapshot: &Snapshot<'_>, model: &str) -> CliResult<ModelView> {
+    if !snapshot.exists(&crate::registry::Layout::model(model)) {
+        return Err(
+            CliError::no(format!("no model named {model}")).hint("`regent show` lists the models")
+        );
+    }
+    let file = snapshot
+        .model(model)
+        .map_err(|d| CliError::bad_files(format!("model {model} is invalid"), d))?
+        .value;
+    let mut versions = Vec::new();
+    let mut problems = Vec::new();
+    for n in snapshot.version_numbers(model)? {
+        match snapshot.version(model, n) {
+            Ok(v) => versions.push(VersionView::new(&file, v.value)),
+            Err(d) => problems.extend(d),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(
+            CliError::bad_files(format!("model {model} has invalid versions"), problems)
+                .hint("`regent validate` lists every problem"),
+        );
+    }
+    Ok(ModelView {
+        name: file.name,
+        description: file.description,
+        owners: file.owners,
+        tags: file.tags,
+        stages: file.stages,
+        aliases: file.aliases,
+        versions,
+    })
+}
+
+fn pointers(map: &BTreeMap<String, u64>) -> String {
+    map.iter()
+        .map(|(k, v)| format!("{k}: v{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[ModelView]) -> CliResult {
+    if models.is_empty() {
+        ctx.info("No models registered yet.");
+        return Ok(());
+    }
+    let mut table = Table::new(["MODEL", "VERSIONS", "LATEST", "STAGES", "ALIASES"]).align_right(1);
+    for m in models {
+        table.row([
+            m.name.clone(),
+            m.versions.len().to_string(),
+            m.versions
+                .last()
+                .map_or("-".into(), |v| format!("v{}", v.version)),
+            pointers(&m.stages),
+            pointers(&m.aliases),
+        ]);
+    }
+    table.write(out, &ctx.style)?;
+    Ok(())
+}
+
+fn print_model(ctx: &Ctx, out: &mut dyn Write, m: &ModelView) -> CliResult {
+    writeln!(out, "{} {}", ctx.style.bold("model"), m.name)?;
+    if let Some(d) = &m.description {
+        writeln!(out, "{d}")?;
+    }
+    if !m.owners.is_empty() {
+        writeln!(out, "owners:  {}", m.owners.join(", "))?;
+    }
+    if !m.tags.is_empty() {
+        let tags: Vec<String> = m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        writeln!(out, "tags:    {}", tags.join(", "))?;
+    }
+    writeln!(
+        out,
+        "stages:  {}",
+        if m.stages.is_empty() {
+            "(none)".into()
+        } else {
+            pointers(&m.stages)
+        }
+    )?;
+    if !m.aliases.is_empty() {
+        writeln!(out, "aliases: {}", pointers(&m.aliases))?;
+    }
+    writeln!(out)?;
+    let mut table = Table::new([
+        "VERSION", "STATUS", "STAGES", "ALIASES", "CREATED", "BY", "RUN",
+    ])
+    .align_right(0);
+    for v in &m.versions {
+        table.row([
+            v.version.to_string(),
+            v.status.to_owned(),
+            v.stages.join(", "),
+            v.aliases.join(", "),
+            v.created_at
+                .replace('T', " ")
+                .trim_end_matches('Z')
+                .to_owned(),
+            v.created_by.clone(),
+            v.run.clone().unwrap_or_default(),
+        ]);
+    }
+    table.write(out, &ctx.style)?;
+    Ok(())
+}
+
+fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -> CliResult {
+    writeln!(out, "{} {model}/{}", ctx.style.bold("version"), v.version)?;
+    writeln!(out, "status:   {}", v.status)?;
+    writeln!(
+        out,
+        "stages:   {}",
+        if v.stages.is_empty() {
+            "(none)".into()
+        } else {
+            v.stages.join(", ")
+        }
+    )?;
+    if !v.aliases.is_empty() {
+        writeln!(out, "aliases:  {}", v.aliases.join(", "))?;
+    }
+    writeln!(out, "created:  {} by {}", v.created_at, v.created_by)?;
+    if let Some(run) = &v.run {
+        writeln!(out, "run:      {run}")?;
+    }
+    let field = |k: &str| {
+        v.artifact
+            .get(k)
+            .and_then(|x| x.as_str())
+            .map(str::to_owned)
+    };
+    writeln!(out, "artifact: {}", field("uri").unwrap_or_default())?;
+    writeln!(
+        out,
+        "digest:   {}",
+        field("digest").unwrap_or_else(|| "(not verified)".into())
+    )?;
+    if let Some(d) = &v.description {
+        writeln!(out, "{d}")?;
+    }
+    if !v.metrics.is_empty() {
+        writeln!(out)?;
+        let mut table = Table::new(["METRIC", "VALUE"]).align_right(1);
+        for (k, value) in &v.metrics {
+            table.row([k.clone(), number(*value)]);
+        }
+        table.write(out, &ctx.style)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,32 @@
+//! regent: a Git-native model registry and CI governance tool.
+//!
+//! The registry is a folder of schema-validated YAML files in a Git repository
+//! (see `DESIGN.md` and the README). This crate is layered; each module uses only
+//! those listed after it:
+//!
+//! - [`cli`]: clap definitions and one module per command; turns flags into plain values.
+//! - [`validate`]: schema and semantic checks of a whole registry, with locations.
+//! - [`snapshot`]: the registry at one commit or in the working tree, read by path.
+//! - [`runs`]: building experiment-run records (params, metrics, artifacts, source).
+//! - [`workspace`]: applying a change as exactly one commit on a branch.
+//! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
+//! - [`schema`]: the embedded JSON Schemas, compiled once per process.
+//! - [`git`]: git2 for objects and refs; the system `git` for the network.
+//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`time`], [`diagnostic`].
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod diagnostic;
+pub mod git;
+pub mod load;
+pub mod names;
+pub mod output;
+pub mod query;
+pub mod registry;
+pub mod runs;
+pub mod schema;
+pub mod snapshot;
+pub mod time;
+pub mod validate;
+pub mod workspace;
+pub mod yaml_location;

@@ -1,0 +1,183 @@
+//! The naming rules of DESIGN.md §1. Names become paths, tag names and Git
+//! arguments, so these checks are the first line against path traversal and
+//! option injection: nothing reaches the filesystem or `git` unchecked.
+
+use std::fmt;
+
+/// What a name names; each kind has its own rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameKind {
+    Model,
+    Experiment,
+    Run,
+    Stage,
+    Alias,
+}
+
+impl NameKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NameKind::Model => "model",
+            NameKind::Experiment => "experiment",
+            NameKind::Run => "run",
+            NameKind::Stage => "stage",
+            NameKind::Alias => "alias",
+        }
+    }
+
+    /// The rule, as shown to users.
+    pub fn rule(self) -> &'static str {
+        match self {
+            NameKind::Model | NameKind::Experiment | NameKind::Run => {
+                "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, without `..`"
+            }
+            NameKind::Stage | NameKind::Alias => "^[a-z][a-z0-9_-]{0,31}$",
+        }
+    }
+
+    fn max_len(self) -> usize {
+        match self {
+            NameKind::Model | NameKind::Experiment | NameKind::Run => 100,
+            NameKind::Stage | NameKind::Alias => 32,
+        }
+    }
+}
+
+/// A name that breaks its rule, with the first reason found.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {} name {:?}: {reason} (names must match {})", kind.as_str(), name, kind.rule())]
+pub struct NameError {
+    pub kind: NameKind,
+    pub name: String,
+    pub reason: String,
+}
+
+/// Checks `name` against the rule for `kind`.
+pub fn check(kind: NameKind, name: &str) -> Result<(), NameError> {
+    match first_problem(kind, name) {
+        None => Ok(()),
+        Some(reason) => Err(NameError {
+            kind,
+            name: name.to_owned(),
+            reason,
+        }),
+    }
+}
+
+fn first_problem(kind: NameKind, name: &str) -> Option<String> {
+    let Some(first) = name.chars().next() else {
+        return Some("it is empty".into());
+    };
+    let len = name.chars().count();
+    if len > kind.max_len() {
+        return Some(format!(
+            "it is {len} characters long, at most {} are allowed",
+            kind.max_len()
+        ));
+    }
+    let strict = matches!(kind, NameKind::Stage | NameKind::Alias);
+    let first_ok = if strict {
+        first.is_ascii_lowercase()
+    } else {
+        first.is_ascii_alphanumeric()
+    };
+    if !first_ok {
+        return Some(format!(
+            "it starts with {}, it must start with {}",
+            Described(first),
+            if strict {
+                "a lowercase letter"
+            } else {
+                "a letter or a digit"
+            }
+        ));
+    }
+    for c in name.chars() {
+        let ok = if strict {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+        } else {
+            c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-'
+        };
+        if !ok {
+            return Some(format!("it contains {}", Described(c)));
+        }
+    }
+    if !strict && name.contains("..") {
+        return Some("it contains `..`".into());
+    }
+    None
+}
+
+/// Shows a character so that spaces, control characters and look-alikes are visible.
+struct Described(char);
+
+impl fmt::Display for Described {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let c = self.0;
+        match c {
+            ' ' => f.write_str("a space"),
+            c if c.is_ascii_graphic() => write!(f, "`{c}`"),
+            c => write!(f, "{:?} (U+{:04X})", c, c as u32),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_good_names() {
+        for n in ["churn", "Churn-2", "a", "0", "x.y_z-1", &"a".repeat(100)] {
+            check(NameKind::Model, n).unwrap();
+        }
+        for n in ["production", "pre-prod", "a_1", &"a".repeat(32)] {
+            check(NameKind::Stage, n).unwrap();
+        }
+    }
+
+    #[test]
+    fn rejects_bad_names_with_reasons() {
+        let cases = [
+            ("../x", "starts with `.`"),
+            ("a..b", "contains `..`"),
+            ("a b", "contains a space"),
+            ("x#y", "contains `#`"),
+            ("a/b", "contains `/`"),
+            ("-rf", "starts with `-`"),
+            ("", "empty"),
+            ("a\u{7}", "U+0007"),
+            ("аbc", "U+0430"), // Cyrillic a
+        ];
+        for (name, why) in cases {
+            let err = check(NameKind::Model, name).unwrap_err();
+            assert!(err.to_string().contains(why), "{name:?}: {err}");
+        }
+        let long = "a".repeat(101);
+        let err = check(NameKind::Model, &long).unwrap_err();
+        assert!(err.reason.contains("101 characters"), "{err}");
+        assert!(check(NameKind::Stage, "Production").is_err());
+        assert!(check(NameKind::Alias, "1st").is_err());
+        assert!(check(NameKind::Alias, &"a".repeat(33)).is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn valid_model_names_are_safe_path_components(name in "\\PC{0,120}") {
+            if check(NameKind::Model, &name).is_ok() {
+                prop_assert!(!name.contains('/') && !name.contains("..") && !name.starts_with('-'));
+                prop_assert!(!name.is_empty() && name.len() <= 100);
+            }
+        }
+
+        #[test]
+        fn the_regex_and_the_check_agree(name in "[A-Za-z0-9._ #/-]{0,8}") {
+            let by_rule = !name.is_empty()
+                && name.chars().next().unwrap().is_ascii_alphanumeric()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
+                && !name.contains("..");
+            prop_assert_eq!(check(NameKind::Run, &name).is_ok(), by_rule);
+        }
+    }
+}

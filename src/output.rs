@@ -1,0 +1,217 @@
+//! Everything regent prints: aligned tables for people, JSON for machines,
+//! GitHub Actions annotations, colour decisions. Data goes to stdout,
+//! messages to stderr. A closed stdout (`regent … | head`) surfaces as
+//! `io::ErrorKind::BrokenPipe`, which the CLI treats as a normal end.
+
+use std::io::{self, IsTerminal, Write};
+use unicode_width::UnicodeWidthStr;
+
+/// Output format chosen with `--format`/`--json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+/// Colour choice with `--color`, `NO_COLOR` and whether stderr/stdout is a terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// How output should look, decided once at start-up.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    pub fn new(choice: ColorChoice) -> Style {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stdout().is_terminal()
+            }
+        };
+        Style { color }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn bold(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    pub fn dim(&self, text: &str) -> String {
+        self.paint("2", text)
+    }
+
+    pub fn yellow(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    pub fn green(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+}
+
+/// A table: a header row and rows, printed with columns aligned by display
+/// width (so CJK and emoji line up). Numbers are right-aligned.
+#[derive(Debug, Default)]
+pub struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    right: Vec<bool>,
+}
+
+impl Table {
+    pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Table {
+        let header: Vec<String> = header.into_iter().map(Into::into).collect();
+        let right = vec![false; header.len()];
+        Table {
+            header,
+            rows: Vec::new(),
+            right,
+        }
+    }
+
+    /// Right-aligns column `i` (for numbers).
+    pub fn align_right(mut self, i: usize) -> Table {
+        if let Some(r) = self.right.get_mut(i) {
+            *r = true;
+        }
+        self
+    }
+
+    pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
+        self.rows.push(cells.into_iter().map(Into::into).collect());
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Writes the table; `style` makes the header bold.
+    pub fn write(&self, out: &mut dyn Write, style: &Style) -> io::Result<()> {
+        let columns = self.header.len();
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.width()).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(cell.width());
+            }
+        }
+        let line = |cells: &[String], bold: bool| -> String {
+            let mut text = String::new();
+            for (i, width) in widths.iter().enumerate() {
+                let cell = cells.get(i).map(String::as_str).unwrap_or("");
+                let pad = " ".repeat(width.saturating_sub(cell.width()));
+                let last = i + 1 == columns;
+                let padded = if self.right[i] {
+                    format!("{pad}{cell}")
+                } else if last {
+                    cell.to_owned()
+                } else {
+                    format!("{cell}{pad}")
+                };
+                text.push_str(&if bold { style.bold(&padded) } else { padded });
+                if !last {
+                    text.push_str("  ");
+                }
+            }
+            text.trim_end().to_owned()
+        };
+        writeln!(out, "{}", line(&self.header, true))?;
+        for row in &self.rows {
+            writeln!(out, "{}", line(row, false))?;
+        }
+        Ok(())
+    }
+}
+
+/// Prints a value as pretty JSON with a final newline.
+pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    writeln!(out)
+}
+
+/// A metric for people: up to 6 significant decimals, no float noise.
+pub fn number(value: f64) -> String {
+    if value == value.trunc() && value.abs() < 1e15 {
+        return format!("{value:.0}");
+    }
+    let text = format!("{value:.6}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "0" || text == "-0" {
+        format!("{value:e}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Whether we run inside GitHub Actions.
+pub fn in_github_actions() -> bool {
+    std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true")
+}
+
+/// A workflow command such as `::error file=a.yaml,line=3,col=5::message`,
+/// escaped as GitHub's toolkit does so that a message cannot inject another
+/// command or break out of its property.
+pub fn annotation(level: &str, file: &str, line: usize, column: usize, message: &str) -> String {
+    format!(
+        "::{level} file={},line={line},col={column}::{}",
+        escape_property(file),
+        escape_data(message)
+    )
+}
+
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_align_by_display_width() {
+        let mut t = Table::new(["name", "value"]).align_right(1);
+        t.row(["a", "1"]);
+        t.row(["日本", "10.5"]);
+        let mut out = Vec::new();
+        t.write(&mut out, &Style { color: false }).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text, "name  value\na         1\n日本   10.5\n");
+    }
+
+    #[test]
+    fn numbers_for_people() {
+        assert_eq!(number(0.1 + 0.2), "0.3");
+        assert_eq!(number(3.0), "3");
+        assert_eq!(number(0.912345678), "0.912346");
+        assert_eq!(number(1e-9), "1e-9");
+    }
+
+    #[test]
+    fn annotations_are_escaped() {
+        assert_eq!(
+            annotation("error", "a,b:c.yaml", 1, 2, "bad\n::error::x 100%"),
+            "::error file=a%2Cb%3Ac.yaml,line=1,col=2::bad%0A::error::x 100%25"
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The registry's files: their Rust types, where they live, and their YAML.
+//! This is the only module that touches serde_yaml, so the on-disk format has
+//! one owner.
+
+mod layout;
+mod types;
+mod yaml;
+
+pub use layout::{FileKind, Layout, classify};
+pub use types::*;
+pub use yaml::{MAX_FILE_BYTES, YamlError, modeline, parse_value, text_of, to_yaml, too_large};

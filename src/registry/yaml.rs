@@ -1,0 +1,273 @@
+//! Reading and writing registry YAML.
+//!
+//! Reading is defensive: a size cap before anything is read, UTF-8 checked
+//! with a position, serde_yaml's own limits against alias bombs and deep
+//! nesting, and a conversion to JSON values (for the schema) that refuses what
+//! JSON cannot hold (NaN, infinities, tags, complex keys) with the path to it.
+
+use crate::yaml_location::Step;
+use serde::Serialize;
+
+/// No registry file is legitimately this large; refusing early keeps memory bounded.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Where a YAML problem is: a position serde_yaml gave, or a path into the
+/// document that the caller locates in the text.
+#[derive(Debug, Clone, PartialEq)]
+pub enum YamlError {
+    At {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    AtPath {
+        path: Vec<Step>,
+        message: String,
+    },
+    /// serde_yaml reports a duplicate key at the start of its mapping; the
+    /// caller finds the second occurrence of `key` to point at.
+    DuplicateKey {
+        key: String,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// The modeline that makes editors (yaml-language-server) check a file.
+pub fn modeline(schema_name: &str) -> String {
+    format!(
+        "# yaml-language-server: $schema={}",
+        crate::schema::schema_id(schema_name)
+    )
+}
+
+/// Serialises a registry file: modeline first, then the YAML. Deterministic:
+/// the same value always gives the same bytes.
+pub fn to_yaml<T: Serialize>(schema_name: &str, value: &T) -> Result<String, serde_yaml::Error> {
+    let body = serde_yaml::to_string(value)?;
+    Ok(format!("{}\n{body}", modeline(schema_name)))
+}
+
+/// Checks size and encoding, strips a BOM, and returns the text.
+pub fn text_of(bytes: &[u8]) -> Result<&str, YamlError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(bytes.len() as u64));
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(text) => text,
+        Err(e) => {
+            let valid = &bytes[..e.valid_up_to()];
+            // The valid prefix is UTF-8 by definition; count lines and chars in it.
+            let prefix = std::str::from_utf8(valid).unwrap_or_default();
+            let line = prefix.matches('\n').count() + 1;
+            let column = prefix.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            return Err(YamlError::At {
+                line,
+                column,
+                message: format!(
+                    "the file is not valid UTF-8 (byte 0x{:02x} at offset {})",
+                    bytes[e.valid_up_to()],
+                    e.valid_up_to()
+                ),
+            });
+        }
+    };
+    Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// The error for a file over [`MAX_FILE_BYTES`], for callers that see the size
+/// before reading.
+pub fn too_large(size: u64) -> YamlError {
+    YamlError::At {
+        line: 1,
+        column: 1,
+        message: format!(
+            "the file is {:.1} MiB, more than the {} MiB allowed for a registry file",
+            size as f64 / (1024.0 * 1024.0),
+            MAX_FILE_BYTES / (1024 * 1024)
+        ),
+    }
+}
+
+/// Parses YAML text into a JSON value (what the schemas judge).
+pub fn parse_value(text: &str) -> Result<serde_json::Value, YamlError> {
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(syntax_error)?;
+    let mut path = Vec::new();
+    to_json(&value, &mut path)
+}
+
+fn syntax_error(e: serde_yaml::Error) -> YamlError {
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    if let Some(key) = message
+        .strip_prefix("duplicate entry with key \"")
+        .and_then(|rest| rest.split('"').next())
+    {
+        return YamlError::DuplicateKey {
+            key: key.to_owned(),
+            line,
+            column,
+        };
+    }
+    // The position is printed separately, as file:line:column.
+    let at = format!(" at line {line} column {column}");
+    if let Some(i) = message.find(&at) {
+        message.replace_range(i..i + at.len(), "");
+    }
+    message = match message.as_str() {
+        "repetition limit exceeded" => {
+            "too many alias expansions (a YAML alias bomb?); registry files need no aliases".into()
+        }
+        "deserializing from YAML containing more than one document is not supported" => {
+            "a registry file holds exactly one YAML document (remove the `---` separators)".into()
+        }
+        m if m.starts_with("recursion limit exceeded") => {
+            "nesting is too deep (more than 128 levels)".into()
+        }
+        _ => format!("invalid YAML: {message}"),
+    };
+    YamlError::At {
+        line,
+        column,
+        message,
+    }
+}
+
+fn to_json(
+    value: &serde_yaml::Value,
+    path: &mut Vec<Step>,
+) -> Result<serde_json::Value, YamlError> {
+    use serde_json::Value as J;
+    use serde_yaml::Value as Y;
+    let at = |path: &Vec<Step>, message: String| YamlError::AtPath {
+        path: path.clone(),
+        message,
+    };
+    Ok(match value {
+        Y::Null => J::Null,
+        Y::Bool(b) => J::Bool(*b),
+        Y::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                J::from(i)
+            } else if let Some(u) = n.as_u64() {
+                J::from(u)
+            } else {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                match serde_json::Number::from_f64(f) {
+                    Some(n) => J::Number(n),
+                    None => return Err(at(path, format!("{f} is not a finite number"))),
+                }
+            }
+        }
+        Y::String(s) => J::String(s.clone()),
+        Y::Sequence(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                out.push(to_json(item, path)?);
+                path.pop();
+            }
+            J::Array(out)
+        }
+        Y::Mapping(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (key, item) in map {
+                let key = match key {
+                    Y::String(s) => s.clone(),
+                    Y::Number(n) => n.to_string(),
+                    Y::Bool(b) => b.to_string(),
+                    _ => return Err(at(path, "mapping keys must be plain strings".into())),
+                };
+                path.push(Step::Key(key.clone()));
+                let item = to_json(item, path)?;
+                path.pop();
+                out.insert(key, item);
+            }
+            J::Object(out)
+        }
+        Y::Tagged(tagged) => {
+            return Err(at(
+                path,
+                format!(
+                    "YAML tags such as `{}` are not allowed in registry files",
+                    tagged.tag
+                ),
+            ));
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_utf8_with_position() {
+        let err = text_of(b"a: 1\nb: \xff\n").unwrap_err();
+        assert!(
+            matches!(err, YamlError::At { line: 2, column: 4, ref message } if message.contains("UTF-8")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn strips_bom() {
+        assert_eq!(text_of("\u{feff}a: 1\n".as_bytes()).unwrap(), "a: 1\n");
+    }
+
+    #[test]
+    fn rejects_nan_and_tags_with_paths() {
+        let err = parse_value("m:\n  acc: .nan\n").unwrap_err();
+        assert_eq!(
+            err,
+            YamlError::AtPath {
+                path: vec![Step::Key("m".into()), Step::Key("acc".into())],
+                message: "NaN is not a finite number".into()
+            }
+        );
+        assert!(matches!(
+            parse_value("a: !x 1\n"),
+            Err(YamlError::AtPath { .. })
+        ));
+        assert!(matches!(
+            parse_value("a: -.inf\n"),
+            Err(YamlError::AtPath { .. })
+        ));
+    }
+
+    #[test]
+    fn reports_duplicate_keys() {
+        assert!(matches!(
+            parse_value("a: 1\nb: 2\na: 3\n"),
+            Err(YamlError::DuplicateKey { ref key, .. }) if key == "a"
+        ));
+    }
+
+    #[test]
+    fn bounds_alias_bombs_and_nesting() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        let mut prev = 'a';
+        for c in 'b'..='j' {
+            let refs = vec![format!("*{prev}"); 9].join(", ");
+            bomb.push_str(&format!("{c}: &{c} [{refs}]\n"));
+            prev = c;
+        }
+        let err = parse_value(&bomb).unwrap_err();
+        assert!(format!("{err:?}").contains("alias bomb"), "{err:?}");
+        let deep = "[".repeat(10_000);
+        let err = parse_value(&deep).unwrap_err();
+        assert!(format!("{err:?}").contains("too deep"), "{err:?}");
+    }
+
+    #[test]
+    fn writes_with_modeline_deterministically() {
+        let v = serde_json::json!({"b": 1, "a": "0.5"});
+        let text = to_yaml("run", &v).unwrap();
+        assert!(text.starts_with("# yaml-language-server: $schema="));
+        assert_eq!(text, to_yaml("run", &v).unwrap());
+        assert!(
+            text.contains("'0.5'"),
+            "a numeric-looking string stays a string: {text}"
+        );
+    }
+}

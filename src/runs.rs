@@ -1,0 +1,428 @@
+//! Building an experiment-run record from what the user gives `run log`:
+//! key=value flags, params and metrics files (JSON or YAML, nested maps
+//! flattened with `/`), artifacts hashed by streaming, lock-file digests, and
+//! a generated name when none is given.
+
+use crate::diagnostic::Diagnostic;
+use crate::load;
+use crate::registry::{self, MetricPoint, RunArtifact};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::Path;
+
+/// A problem with the input of `run log`.
+#[derive(Debug, thiserror::Error)]
+pub enum RunInputError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    File(Diagnostic),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Parses `K=V` (the key is required, the value may be empty).
+pub fn key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// Parses a metric value: a finite number.
+pub fn metric_value(key: &str, text: &str) -> Result<f64, RunInputError> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(RunInputError::Invalid(format!(
+            "metric `{key}` is {text}: metrics must be finite numbers"
+        ))),
+        Err(_) => Err(RunInputError::Invalid(format!(
+            "metric `{key}` is {text:?}: metrics must be numbers"
+        ))),
+    }
+}
+
+/// Reads a params or metrics file (JSON or YAML) into a JSON value, with
+/// errors at `file:line:column`.
+pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
+    let shown = path.display().to_string();
+    let io = |source| RunInputError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let meta = fs_err::metadata(path).map_err(io)?;
+    if meta.len() > registry::MAX_FILE_BYTES {
+        return Err(RunInputError::File(load::yaml_diagnostic(
+            &shown,
+            "",
+            registry::too_large(meta.len()),
+        )));
+    }
+    let bytes = fs_err::read(path).map_err(io)?;
+    let text = registry::text_of(&bytes)
+        .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, "", e)))?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        return serde_json::from_str(text).map_err(|e| {
+            RunInputError::File(Diagnostic::new(
+                shown.clone(),
+                e.line(),
+                e.column(),
+                format!("invalid JSON: {e}"),
+            ))
+        });
+    }
+    registry::parse_value(text)
+        .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
+}
+
+/// Flattens nested maps into `a/b/c` keys, calling `leaf` for every non-map value.
+fn flatten(
+    value: &serde_json::Value,
+    prefix: &str,
+    leaf: &mut dyn FnMut(String, &serde_json::Value) -> Result<(), RunInputError>,
+) -> Result<(), RunInputError> {
+    // Iterative, so a deeply nested file cannot exhaust the stack.
+    let mut pending = vec![(prefix.to_owned(), value)];
+    while let Some((key, value)) = pending.pop() {
+        match value {
+            serde_json::Value::Object(map) if !map.is_empty() => {
+                for (k, v) in map.iter().rev() {
+                    let key = if key.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{key}/{k}")
+                    };
+                    pending.push((key, v));
+                }
+            }
+            _ if key.is_empty() => {
+                return Err(RunInputError::Invalid(
+                    "expected a mapping of names to values at the top of the file".into(),
+                ));
+            }
+            _ => leaf(key, value)?,
+        }
+    }
+    Ok(())
+}
+
+/// Params from a file: every leaf becomes a string (`0.001`, `true`, `[1,2]`).
+pub fn params_from(
+    value: &serde_json::Value,
+    file: &str,
+) -> Result<BTreeMap<String, String>, RunInputError> {
+    let mut out = BTreeMap::new();
+    flatten(value, "", &mut |key, v| {
+        let text = match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.insert(key, text);
+        Ok(())
+    })
+    .map_err(|e| in_file(e, file))?;
+    Ok(out)
+}
+
+/// Metrics from a file. A leaf is a number (the final value), a list of
+/// numbers (a history by step, the last is final) or a list of
+/// `{step, value, timestamp?}` (the value at the highest step is final).
+pub fn metrics_from(
+    value: &serde_json::Value,
+    file: &str,
+) -> Result<(BTreeMap<String, f64>, BTreeMap<String, Vec<MetricPoint>>), RunInputError> {
+    let mut finals = BTreeMap::new();
+    let mut history = BTreeMap::new();
+    flatten(value, "", &mut |key, v| {
+        let bad = |what: &str| {
+            RunInputError::Invalid(format!(
+                "metric `{key}` {what}: a metric is a finite number, a list of numbers, or a list of {{step, value}}"
+            ))
+        };
+        let number = |v: &serde_json::Value| v.as_f64().filter(|f| f.is_finite());
+        match v {
+            serde_json::Value::Number(_) => {
+                finals.insert(key.clone(), number(v).ok_or_else(|| bad("is not finite"))?);
+            }
+            serde_json::Value::Array(items) if !items.is_empty() => {
+                let mut points = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    let point = match item {
+                        serde_json::Value::Number(_) => MetricPoint {
+                            step: i as u64,
+                            value: number(item).ok_or_else(|| bad("has a value that is not finite"))?,
+                            timestamp: None,
+                        },
+                        serde_json::Value::Object(map) => MetricPoint {
+                            step: map
+                                .get("step")
+                                .and_then(serde_json::Value::as_u64)
+                                .ok_or_else(|| bad("has an entry without a whole `step`"))?,
+                            value: map
+                                .get("value")
+                                .and_then(number)
+                                .ok_or_else(|| bad("has an entry without a finite `value`"))?,
+                            timestamp: map
+                                .get("timestamp")
+                                .and_then(serde_json::Value::as_str)
+                                .map(str::to_owned),
+                        },
+                        _ => return Err(bad("has an entry that is not a number")),
+                    };
+                    points.push(point);
+                }
+                points.sort_by_key(|p| p.step);
+                let last = points.last().map(|p| p.value).unwrap_or_default();
+                finals.insert(key.clone(), last);
+                history.insert(key, points);
+            }
+            serde_json::Value::String(s) => return Err(bad(&format!("is the text {s:?}"))),
+            other => return Err(bad(&format!("is {other}"))),
+        }
+        Ok(())
+    })
+    .map_err(|e| in_file(e, file))?;
+    Ok((finals, history))
+}
+
+fn in_file(error: RunInputError, file: &str) -> RunInputError {
+    match error {
+        RunInputError::Invalid(message) => RunInputError::Invalid(format!("{file}: {message}")),
+        other => other,
+    }
+}
+
+/// Whether an artifact argument is a URI (kept as given) rather than a local
+/// path (hashed): a scheme of two or more letters, a colon and a slash
+/// (`s3://…`, `gs://…`, `runs:/…`). `C:\…` stays a path.
+pub fn is_uri(text: &str) -> bool {
+    let Some((scheme, rest)) = text.split_once(':') else {
+        return false;
+    };
+    scheme.len() >= 2
+        && scheme
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c))
+        && rest.starts_with('/')
+}
+
+/// `sha256:<hex>` and size of a file, read in fixed-size chunks so a 2 GB
+/// artifact costs a few kilobytes of memory.
+pub fn hash_file(path: &Path) -> Result<(String, u64), RunInputError> {
+    let shown = path.display().to_string();
+    let io = |source| RunInputError::Io {
+        path: shown.clone(),
+        source,
+    };
+    let meta = fs_err::metadata(path).map_err(io)?;
+    if meta.is_dir() {
+        return Err(RunInputError::Invalid(format!(
+            "artifact {shown} is a folder; pass a file (an archive of it) or a URI"
+        )));
+    }
+    let mut file = fs_err::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+    }
+    Ok((format!("sha256:{}", hex::encode(hasher.finalize())), size))
+}
+
+/// An artifact argument as recorded: a URI as given, or a local file hashed.
+pub fn artifact(arg: &str) -> Result<RunArtifact, RunInputError> {
+    if is_uri(arg) {
+        return Ok(RunArtifact {
+            uri: Some(arg.to_owned()),
+            ..RunArtifact::default()
+        });
+    }
+    let path = Path::new(arg);
+    if !path.exists() {
+        return Err(RunInputError::Invalid(format!(
+            "artifact {arg}: no such file (a remote artifact needs a URI such as s3://bucket/key)"
+        )));
+    }
+    let (digest, size) = hash_file(path)?;
+    Ok(RunArtifact {
+        path: Some(arg.to_owned()),
+        digest: Some(digest),
+        size: Some(size),
+        ..RunArtifact::default()
+    })
+}
+
+/// A run name that sorts by time and is unique: `20261126-181005-3fa9c2`.
+/// `taken` is asked about each candidate.
+pub fn generate_name(now: jiff::Timestamp, taken: &dyn Fn(&str) -> bool) -> String {
+    let stamp = now.strftime("%Y%m%d-%H%M%S").to_string();
+    let mut seed = random_u64();
+    loop {
+        let name = format!("{stamp}-{:06x}", seed & 0xff_ffff);
+        if !taken(&name) {
+            return name;
+        }
+        seed = seed.rotate_left(24) ^ random_u64();
+    }
+}
+
+/// Random bits from the standard library's per-process hasher keys, mixed
+/// with the clock and process id (no extra dependency for six hex digits).
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// Lock files whose digests describe the environment of a run.
+const LOCK_FILES: [&str; 12] = [
+    "Cargo.lock",
+    "Pipfile.lock",
+    "conda-lock.yml",
+    "environment.yml",
+    "package-lock.json",
+    "pdm.lock",
+    "pixi.lock",
+    "pnpm-lock.yaml",
+    "poetry.lock",
+    "requirements.txt",
+    "uv.lock",
+    "yarn.lock",
+];
+
+/// Digests of the lock files in `dirs` (keyed by `label(dir)/name`).
+pub fn lock_file_digests(
+    dirs: &[(String, &Path)],
+) -> Result<BTreeMap<String, String>, RunInputError> {
+    let mut out = BTreeMap::new();
+    for (label, dir) in dirs {
+        for name in LOCK_FILES {
+            let path = dir.join(name);
+            if path.is_file() {
+                let key = if label.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{label}/{name}")
+                };
+                out.insert(key, hash_file(&path)?.0);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The Python of the active virtualenv (from its `pyvenv.cfg`), if any.
+pub fn interpreter() -> Option<String> {
+    let venv = std::env::var_os("VIRTUAL_ENV")?;
+    let cfg = std::fs::read_to_string(Path::new(&venv).join("pyvenv.cfg")).ok()?;
+    cfg.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        matches!(key.trim(), "version" | "version_info").then(|| format!("python {}", value.trim()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flattens_nested_params_and_metrics() {
+        let params = params_from(
+            &json!({"opt": {"name": "adam", "lr": 0.001}, "layers": [1, 2]}),
+            "p.yaml",
+        )
+        .unwrap();
+        assert_eq!(params["opt/name"], "adam");
+        assert_eq!(params["opt/lr"], "0.001");
+        assert_eq!(params["layers"], "[1,2]");
+        let (finals, history) = metrics_from(
+            &json!({"val": {"loss": 0.25}, "acc": [0.5, 0.7, 0.9]}),
+            "m.json",
+        )
+        .unwrap();
+        assert_eq!(finals["val/loss"], 0.25);
+        assert_eq!(finals["acc"], 0.9);
+        assert_eq!(history["acc"].len(), 3);
+        assert_eq!(history["acc"][2].step, 2);
+    }
+
+    #[test]
+    fn metrics_must_be_finite_numbers() {
+        assert!(metric_value("a", "nan").is_err());
+        assert!(metric_value("a", "inf").is_err());
+        assert!(metric_value("a", "x").is_err());
+        assert_eq!(metric_value("a", " 0.5").unwrap(), 0.5);
+        let err = metrics_from(&json!({"a": {"b": "high"}}), "m.yaml").unwrap_err();
+        assert!(err.to_string().contains("m.yaml: metric `a/b`"), "{err}");
+        assert!(metrics_from(&json!([1, 2]), "m.yaml").is_err());
+    }
+
+    #[test]
+    fn tells_uris_from_paths() {
+        for uri in [
+            "s3://b/k",
+            "gs://b/k",
+            "runs:/abc/model",
+            "file:///tmp/x",
+            "hf://org/m",
+        ] {
+            assert!(is_uri(uri), "{uri}");
+        }
+        for path in ["model.pkl", "C:\\x\\y", "./a:b", "dir/file", "a:b"] {
+            assert!(!is_uri(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn hashes_by_streaming() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        std::fs::write(&path, b"abc").unwrap();
+        let (digest, size) = hash_file(&path).unwrap();
+        assert_eq!(size, 3);
+        assert_eq!(
+            digest,
+            "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn generated_names_sort_by_time_and_avoid_taken_ones() {
+        let t1: jiff::Timestamp = "2026-11-26T18:10:05Z".parse().unwrap();
+        let t2: jiff::Timestamp = "2026-11-26T18:10:06Z".parse().unwrap();
+        let a = generate_name(t1, &|_| false);
+        let b = generate_name(t2, &|_| false);
+        assert!(a < b);
+        assert!(a.starts_with("20261126-181005-"));
+        crate::names::check(crate::names::NameKind::Run, &a).unwrap();
+        let first = generate_name(t1, &|_| false);
+        let other = generate_name(t1, &|n| n == first);
+        assert_ne!(first, other);
+    }
+}

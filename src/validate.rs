@@ -1,0 +1,400 @@
+//! Checks a whole registry in one pass: every file against its schema, then
+//! the rules no schema can express (names match places, pointers name real
+//! versions and declared stages, runs exist, version numbers are dense).
+//! Every problem is reported, each with its file, line and column.
+//!
+//! Files are read one at a time and only small facts are kept between them,
+//! so memory stays bounded whatever the registry's size.
+
+use crate::diagnostic::{self, Diagnostic};
+use crate::git::GitError;
+use crate::load::Loaded;
+use crate::names::{self, NameKind};
+use crate::registry::{
+    Config, FileKind, Layout, ModelFile, RunFile, VersionFile, VersionStatus, classify,
+};
+use crate::snapshot::Snapshot;
+use crate::yaml_location::{Step, Target};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The placeholders tag formats may use.
+const TAG_PLACEHOLDERS: [&str; 4] = ["{model}", "{version}", "{stage}", "{n}"];
+
+/// Validates everything in `snapshot`. Diagnostics are sorted by file and position.
+pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
+    let mut out = Vec::new();
+    let files = snapshot.walk("")?;
+
+    // What exists, from paths alone: enough for every cross-file check.
+    let mut kinds: BTreeMap<FileKind, String> = BTreeMap::new();
+    let mut versions: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    let mut runs: BTreeSet<String> = BTreeSet::new();
+    let mut model_dirs: BTreeSet<String> = BTreeSet::new();
+    for (path, entry) in &files {
+        let shown = snapshot.display_path(path);
+        if entry.is_special
+            && (path.starts_with("models/")
+                || path.starts_with("experiments/")
+                || path == Layout::CONFIG)
+        {
+            out.push(Diagnostic::file_level(
+                shown,
+                "not a regular file (a symbolic link or a submodule); registry files must be files",
+            ));
+            continue;
+        }
+        match classify(path) {
+            Ok(Some(kind)) => {
+                match &kind {
+                    FileKind::Version { model, version } => {
+                        versions.entry(model.clone()).or_default().insert(*version);
+                        model_dirs.insert(model.clone());
+                    }
+                    FileKind::Model { model } => {
+                        model_dirs.insert(model.clone());
+                    }
+                    FileKind::Run { experiment, run } => {
+                        runs.insert(format!("{experiment}/{run}"));
+                    }
+                    FileKind::Config => {}
+                }
+                kinds.insert(kind, path.clone());
+            }
+            Ok(None) => {}
+            Err(message) => out.push(Diagnostic::file_level(shown, message)),
+        }
+    }
+
+    let config = match snapshot.config() {
+        Ok(config) => {
+            check_config(&config, &mut out);
+            Some(config.value)
+        }
+        Err(diagnostics) => {
+            out.extend(diagnostics);
+            None
+        }
+    };
+
+    let mut statuses: BTreeMap<(String, u64), VersionStatus> = BTreeMap::new();
+    for (kind, path) in &kinds {
+        match kind {
+            FileKind::Config => {}
+            FileKind::Version { model, version } => {
+                match snapshot.load::<VersionFile>("version", path) {
+                    Ok(file) => {
+                        statuses.insert((model.clone(), *version), file.value.status);
+                        check_version(&file, model, *version, &runs, &mut out);
+                    }
+                    Err(d) => out.extend(d),
+                }
+            }
+            FileKind::Run { experiment, run } => match snapshot.load::<RunFile>("run", path) {
+                Ok(file) => check_run(&file, experiment, run, &mut out),
+                Err(d) => out.extend(d),
+            },
+            FileKind::Model { .. } => {}
+        }
+    }
+    // Models last: their pointers are judged against the versions' statuses.
+    for model in &model_dirs {
+        let path = Layout::model(model);
+        let numbers = versions.get(model).cloned().unwrap_or_default();
+        if !kinds.contains_key(&FileKind::Model {
+            model: model.clone(),
+        }) {
+            out.push(Diagnostic::file_level(
+                snapshot.display_path(&path),
+                format!("missing: models/{model}/ has versions but no model.yaml"),
+            ));
+        } else {
+            match snapshot.load::<ModelFile>("model", &path) {
+                Ok(file) => {
+                    check_model(&file, model, &numbers, config.as_ref(), &statuses, &mut out)
+                }
+                Err(d) => out.extend(d),
+            }
+        }
+        check_dense(snapshot, model, &numbers, &mut out);
+    }
+    diagnostic::normalize(&mut out);
+    Ok(out)
+}
+
+fn check_config(config: &Loaded<Config>, out: &mut Vec<Diagnostic>) {
+    let value = &config.value;
+    let mut seen = BTreeSet::new();
+    for (i, stage) in value.stages.iter().enumerate() {
+        let at = |key: &str| {
+            vec![
+                Step::Key("stages".into()),
+                Step::Index(i),
+                Step::Key(key.into()),
+            ]
+        };
+        if stage.name == "none" {
+            out.push(config.at(
+                &at("name"),
+                Target::Value,
+                "`none` is implicit (registered, in no stage) and cannot be declared",
+            ));
+        }
+        if !seen.insert(stage.name.as_str()) {
+            out.push(config.at(
+                &at("name"),
+                Target::Value,
+                format!("stage `{}` is declared twice", stage.name),
+            ));
+        }
+        for (j, required) in stage.requires.iter().enumerate() {
+            let path = [at("requires"), vec![Step::Index(j)]].concat();
+            if required == &stage.name {
+                out.push(config.at(
+                    &path,
+                    Target::Value,
+                    format!("stage `{required}` cannot require itself"),
+                ));
+            } else if value.stage(required).is_none() {
+                out.push(config.at(
+                    &path,
+                    Target::Value,
+                    format!("`{required}` is not a declared stage"),
+                ));
+            }
+        }
+        if let Some(approvals) = stage.approvals
+            && approvals > 0
+            && stage.approvers.is_empty()
+        {
+            out.push(config.at(
+                &at("approvals"),
+                Target::Value,
+                "approvals are required but `approvers` is empty: nobody could approve",
+            ));
+        }
+    }
+    if let Some(tags) = &value.tags {
+        for (key, format) in [("register", &tags.register), ("assign", &tags.assign)] {
+            if let Some(format) = format
+                && let Err(message) = check_tag_format(format)
+            {
+                out.push(config.at(
+                    &[Step::Key("tags".into()), Step::Key(key.into())],
+                    Target::Value,
+                    message,
+                ));
+            }
+        }
+    }
+}
+
+/// A tag format must expand to a valid Git tag name for every valid input.
+fn check_tag_format(format: &str) -> Result<(), String> {
+    let mut rest = format.to_owned();
+    for p in TAG_PLACEHOLDERS {
+        rest = rest.replace(p, "x");
+    }
+    if rest.contains('{') || rest.contains('}') {
+        return Err(format!(
+            "unknown placeholder in tag format {format:?}; use {}",
+            TAG_PLACEHOLDERS.join(" ")
+        ));
+    }
+    if !git2::Reference::is_valid_name(&format!("refs/tags/{rest}"))
+        || rest.starts_with('-')
+        || rest.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(format!(
+            "tag format {format:?} does not give a valid Git tag name"
+        ));
+    }
+    Ok(())
+}
+
+fn check_model(
+    file: &Loaded<ModelFile>,
+    folder: &str,
+    numbers: &BTreeSet<u64>,
+    config: Option<&Config>,
+    statuses: &BTreeMap<(String, u64), VersionStatus>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let model = &file.value;
+    if model.name != folder {
+        out.push(file.at_key(
+            "name",
+            format!(
+                "the name `{}` does not match its folder models/{folder}/",
+                model.name
+            ),
+        ));
+    }
+    for (stage, version) in &model.stages {
+        let at = [Step::Key("stages".into()), Step::Key(stage.clone())];
+        if let Some(config) = config
+            && config.stage(stage).is_none()
+        {
+            out.push(file.at(
+                &at,
+                Target::Key,
+                format!("`{stage}` is not a stage declared in regent.yaml"),
+            ));
+        }
+        if !numbers.contains(version) {
+            out.push(file.at(
+                &at,
+                Target::Value,
+                format!("stage `{stage}` points at version {version}, which does not exist"),
+            ));
+        } else if statuses.get(&(folder.to_owned(), *version)) == Some(&VersionStatus::Archived) {
+            out.push(file.at(
+                &at,
+                Target::Value,
+                format!("stage `{stage}` points at version {version}, which is archived"),
+            ));
+        }
+    }
+    for (alias, version) in &model.aliases {
+        let at = [Step::Key("aliases".into()), Step::Key(alias.clone())];
+        if let Err(e) = names::check(NameKind::Alias, alias) {
+            out.push(file.at(&at, Target::Key, e.to_string()));
+        }
+        if !numbers.contains(version) {
+            out.push(file.at(
+                &at,
+                Target::Value,
+                format!("alias `{alias}` points at version {version}, which does not exist"),
+            ));
+        }
+    }
+}
+
+fn check_version(
+    file: &Loaded<VersionFile>,
+    folder: &str,
+    number: u64,
+    runs: &BTreeSet<String>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let version = &file.value;
+    if version.model != folder {
+        out.push(file.at_key(
+            "model",
+            format!(
+                "`{}` does not match the model folder models/{folder}/",
+                version.model
+            ),
+        ));
+    }
+    if version.version != number {
+        out.push(file.at_key(
+            "version",
+            format!(
+                "version {} is stored in {number}.yaml; the file name must be its number",
+                version.version
+            ),
+        ));
+    }
+    if let Some(run) = &version.run
+        && !runs.contains(run)
+    {
+        out.push(file.at_key(
+            "run",
+            format!("run `{run}` does not exist (no experiments/{run}.yaml)"),
+        ));
+    }
+    if version.artifact.digest.is_none() && version.artifact.verified != Some(false) {
+        out.push(file.at(
+            &[Step::Key("artifact".into())],
+            Target::Value,
+            "the artifact has no digest; add `digest: sha256:…` or mark it `verified: false`",
+        ));
+    }
+    if crate::time::parse(&version.created_at).is_none() {
+        out.push(file.at_key("created_at", "not an RFC 3339 time"));
+    }
+}
+
+fn check_run(file: &Loaded<RunFile>, experiment: &str, name: &str, out: &mut Vec<Diagnostic>) {
+    let run = &file.value;
+    if run.name != name {
+        out.push(file.at_key(
+            "name",
+            format!(
+                "the name `{}` does not match the file name {name}.yaml",
+                run.name
+            ),
+        ));
+    }
+    if run.experiment != experiment {
+        out.push(file.at_key(
+            "experiment",
+            format!(
+                "`{}` does not match the folder experiments/{experiment}/",
+                run.experiment
+            ),
+        ));
+    }
+    if let (Some(start), Some(end)) = (
+        crate::time::parse(&run.start_time),
+        run.end_time.as_deref().and_then(crate::time::parse),
+    ) && end < start
+    {
+        out.push(file.at_key("end_time", "the run ends before it starts"));
+    }
+    for metric in run.history.keys() {
+        if !run.metrics.contains_key(metric) {
+            out.push(file.at(
+                &[Step::Key("history".into()), Step::Key(metric.clone())],
+                Target::Key,
+                format!("history for `{metric}`, which has no final value under `metrics`"),
+            ));
+        }
+    }
+}
+
+/// Versions are numbered 1, 2, 3 … without gaps, so "the next number" is
+/// unambiguous and a deleted version cannot go unnoticed.
+fn check_dense(
+    snapshot: &Snapshot<'_>,
+    model: &str,
+    numbers: &BTreeSet<u64>,
+    out: &mut Vec<Diagnostic>,
+) {
+    let Some(&max) = numbers.last() else { return };
+    if max as usize == numbers.len() {
+        return;
+    }
+    let missing: Vec<String> = (1..=max)
+        .filter(|n| !numbers.contains(n))
+        .take(10)
+        .map(|n| n.to_string())
+        .collect();
+    out.push(Diagnostic::file_level(
+        snapshot.display_path(&Layout::version(model, max)),
+        format!(
+            "versions of `{model}` must be numbered 1..{max} without gaps; missing: {}{}",
+            missing.join(", "),
+            if (max as usize) - numbers.len() > missing.len() {
+                ", …"
+            } else {
+                ""
+            }
+        ),
+    ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_formats() {
+        assert!(check_tag_format("{model}@v{version}").is_ok());
+        assert!(check_tag_format("{model}#{stage}#{n}").is_ok());
+        assert!(check_tag_format("{modle}@v{version}").is_err());
+        assert!(check_tag_format("{model} v{version}").is_err());
+        assert!(check_tag_format("-{model}").is_err());
+        assert!(check_tag_format("{model}..{version}").is_err());
+    }
+}
