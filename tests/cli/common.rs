@@ -1,0 +1,221 @@
+//! A test environment like jj's: a temporary folder with a fresh Git
+//! repository, a fixed HOME, no user or system Git configuration, fixed
+//! author and committer identities and dates, and helpers that run the real
+//! `regent` binary and assert its exit code.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub struct TestEnv {
+    _temp: tempfile::TempDir,
+    pub root: PathBuf,
+    /// The repository the commands run in.
+    pub repo: PathBuf,
+}
+
+/// The outcome of a command: exit code and both streams as text.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// What must not change when a command refuses or fails: HEAD, every ref,
+/// the index and working tree status, and the bytes of every file.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RepoState {
+    refs: String,
+    status: String,
+    files: Vec<(String, Vec<u8>)>,
+}
+
+impl TestEnv {
+    /// A new environment with an empty repository on branch `main`.
+    pub fn new() -> TestEnv {
+        let temp = tempfile::tempdir().expect("tempdir");
+        let root = temp.path().canonicalize().expect("canonical tempdir");
+        std::fs::create_dir_all(root.join("home")).unwrap();
+        let repo = root.join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        let env = TestEnv {
+            _temp: temp,
+            root,
+            repo,
+        };
+        env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// A new environment with a registry already created (`regent init`).
+    pub fn with_registry() -> TestEnv {
+        let env = TestEnv::new();
+        env.run_ok(&["init"]);
+        env
+    }
+
+    fn apply_env(&self, cmd: &mut Command) {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.root.join("home"))
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Test Author")
+            .env("GIT_AUTHOR_EMAIL", "author@example.com")
+            .env("GIT_AUTHOR_DATE", "@1767323045 +0000")
+            .env("GIT_COMMITTER_NAME", "Test Committer")
+            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
+            .env("GIT_COMMITTER_DATE", "@1767323045 +0000")
+            .env("REGENT_ACTOR", "tester")
+            .env("REGENT_NOW", "2026-01-02T03:04:05Z")
+            .env("LANG", "C.UTF-8");
+    }
+
+    /// The `regent` binary, started in the repository.
+    pub fn regent(&self) -> Command {
+        self.regent_in(&self.repo)
+    }
+
+    /// The `regent` binary, started in `dir`.
+    pub fn regent_in(&self, dir: &Path) -> Command {
+        let mut cmd = Command::cargo_bin("regent").expect("the regent binary");
+        self.apply_env(&mut cmd);
+        cmd.current_dir(dir);
+        cmd
+    }
+
+    /// Runs `regent ARGS` in the repository.
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        outcome(self.regent().args(args))
+    }
+
+    /// Runs `regent ARGS` and asserts success; returns stdout.
+    pub fn run_ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, 0,
+            "regent {args:?} failed:\n{}\n{}",
+            out.stdout, out.stderr
+        );
+        out.stdout
+    }
+
+    /// Runs `regent ARGS` and asserts the exit code; returns the outcome.
+    pub fn run_err(&self, code: i32, args: &[&str]) -> Outcome {
+        let out = self.run(args);
+        assert_eq!(
+            out.code, code,
+            "regent {args:?}: expected exit {code}, got {}:\n{}\n{}",
+            out.code, out.stdout, out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+        out
+    }
+
+    /// Runs `regent ARGS --json` and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let text = self.run_ok(&all);
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+    }
+
+    /// Runs `sh -c SCRIPT` in the repository with this environment and
+    /// `$REGENT` set to the binary (for shell features: pipes, ulimit).
+    pub fn sh(&self, script: &str) -> Outcome {
+        let mut cmd = Command::new("sh");
+        self.apply_env(&mut cmd);
+        cmd.current_dir(&self.repo)
+            .env("REGENT", assert_cmd::cargo::cargo_bin("regent"))
+            .arg("-c")
+            .arg(script);
+        outcome(&mut cmd)
+    }
+
+    /// Runs the system `git` in the repository and returns stdout.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(&self.repo, args)
+    }
+
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let mut cmd = Command::new("git");
+        self.apply_env(&mut cmd);
+        let out = cmd.current_dir(dir).args(args).output().expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Writes a file (relative to the repository), creating folders.
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) {
+        let full = self.repo.join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+    }
+
+    pub fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.repo.join(path)).unwrap()
+    }
+
+    /// Commits everything in the working tree (a hand edit).
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "-m", message]);
+    }
+
+    pub fn head(&self) -> String {
+        self.git(&["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    pub fn commit_count(&self) -> usize {
+        self.git(&["rev-list", "--count", "HEAD"])
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Everything that must stay as it was when a command refuses.
+    pub fn state(&self) -> RepoState {
+        let mut files = Vec::new();
+        let mut pending = vec![self.repo.clone()];
+        while let Some(dir) = pending.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let entry = entry.unwrap();
+                let path = entry.path();
+                if path.file_name().is_some_and(|n| n == ".git") {
+                    continue;
+                }
+                let kind = entry.file_type().unwrap();
+                if kind.is_dir() {
+                    pending.push(path);
+                } else if kind.is_file() {
+                    let rel = path
+                        .strip_prefix(&self.repo)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    files.push((rel, std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        files.sort();
+        RepoState {
+            refs: self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
+                + &self.git(&["symbolic-ref", "-q", "HEAD"]),
+            status: self.git(&["status", "--porcelain=v1", "--untracked-files=all"]),
+            files,
+        }
+    }
+}
+
+fn outcome(cmd: &mut Command) -> Outcome {
+    let out = cmd.output().expect("regent runs");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}

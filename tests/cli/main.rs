@@ -1,0 +1,9 @@
+//! regent's integration tests: the real binary against real Git repositories.
+
+mod common;
+
+mod bad_input;
+mod init;
+mod runs;
+mod show;
+mod validate;

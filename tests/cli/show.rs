@@ -1,0 +1,1 @@
+// Placeholder so the test binary compiles; replaced by its author.
