@@ -1,1 +1,178 @@
-// Placeholder so the test binary compiles; replaced by its author.
+//! `regent validate`: the happy paths, PATH filters, --rev and output forms.
+//! Each kind of bad input has its own test in `bad_input.rs`.
+
+use crate::common::TestEnv;
+use crate::show::registry_with_models;
+
+/// A valid registry passes with exit 0 and says so on stderr.
+#[test]
+fn validate_passes_a_valid_registry() {
+    let env = registry_with_models();
+    let out = env.run(&["validate"]);
+    assert_eq!((out.code, out.stdout.as_str()), (0, ""));
+    assert!(
+        out.stderr.contains("The registry is valid."),
+        "{}",
+        out.stderr
+    );
+    let value = env.json(&["validate"]);
+    assert_eq!(value, serde_json::json!({"ok": true, "errors": []}));
+}
+
+/// Problems in several files are all reported in one pass, sorted, exit 1.
+#[test]
+fn validate_reports_every_problem_in_one_pass() {
+    let env = registry_with_models();
+    env.write(
+        "models/churn/model.yaml",
+        "name: churn\nstages:\n  prod: 2\n  staging: 7\n",
+    );
+    env.write(
+        "regent.yaml",
+        "registry: 1\nstages:\n  - name: staging\n  - name: production\n    requires: [qa]\n",
+    );
+    let out = env.run_err(1, &["validate"]);
+    assert_eq!(
+        out.stdout,
+        "models/churn/model.yaml:3:3: `prod` is not a stage declared in regent.yaml\n\
+         models/churn/model.yaml:4:12: stage `staging` points at version 7, which does not exist\n\
+         regent.yaml:5:16: `qa` is not a declared stage\n"
+    );
+    assert!(
+        out.stderr.contains("error: 3 problems in 2 files"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// PATH arguments narrow the report to those files or folders.
+#[test]
+fn validate_paths_filter_the_report() {
+    let env = registry_with_models();
+    env.write(
+        "models/churn/model.yaml",
+        "name: churn\nstages:\n  prod: 2\n",
+    );
+    env.write("models/fraud/model.yaml", "name: fraud\nbogus: 1\n");
+    let out = env.run_err(1, &["validate", "models/fraud"]);
+    assert_eq!(
+        out.stdout,
+        "models/fraud/model.yaml:2:1: unknown key `bogus` (keys of your own must start with `x-`; `regent schema model` shows the allowed ones)\n"
+    );
+    let out = env.run_err(1, &["validate", "models/churn/model.yaml"]);
+    assert!(
+        out.stdout.starts_with("models/churn/model.yaml:3:3:"),
+        "{}",
+        out.stdout
+    );
+    // Relative to the current folder, like any command-line path.
+    let out = env
+        .regent_in(&env.repo.join("models"))
+        .args(["validate", "fraud/model.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    env.run_ok(&["validate", "experiments"]);
+    let out = env.run_err(2, &["validate", "/etc/passwd"]);
+    assert!(
+        out.stderr.contains("is not inside the registry"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// --rev validates a commit without checking it out; the default is the working tree.
+#[test]
+fn validate_rev_reads_a_commit() {
+    let env = registry_with_models();
+    env.write("models/fraud/model.yaml", "name: fraud\nbogus: 1\n");
+    env.commit_all("break fraud");
+    let broken = env.head();
+    env.write("models/fraud/model.yaml", "name: fraud\n");
+    env.run_ok(&["validate"]);
+    let out = env.run_err(1, &["validate", "--rev", &broken]);
+    assert!(
+        out.stdout
+            .contains("models/fraud/model.yaml:2:1: unknown key `bogus`"),
+        "{}",
+        out.stdout
+    );
+    // The fix is not committed; HEAD is still broken, the working tree is not.
+    env.run_err(1, &["validate", "--rev", "HEAD"]);
+    env.run_ok(&["validate", "--rev", "HEAD~1"]);
+}
+
+/// x-* keys are free for users everywhere.
+#[test]
+fn validate_allows_x_keys() {
+    let env = registry_with_models();
+    env.write(
+        "models/fraud/model.yaml",
+        "name: fraud\nx-team: risk\nx-links: {dashboard: http://x}\n",
+    );
+    env.write("regent.yaml", "registry: 1\nx-comment: ok\nstages:\n  - name: staging\n    x-env: k8s\n  - name: production\n");
+    env.run_ok(&["validate"]);
+}
+
+/// Under GitHub Actions problems are also workflow annotations.
+#[test]
+fn validate_emits_annotations_in_github_actions() {
+    let env = registry_with_models();
+    env.write("models/fraud/model.yaml", "name: fraud\nbogus: 1\n");
+    let out = env
+        .regent()
+        .env("GITHUB_ACTIONS", "true")
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("::error file=models/fraud/model.yaml,line=2,col=1::unknown key `bogus`"),
+        "{stdout}"
+    );
+}
+
+/// Files written by regent validate and survive a read/write round trip byte for byte.
+#[test]
+fn written_files_round_trip() {
+    let env = TestEnv::with_registry();
+    env.write("p.yaml", "b: 2\na: {y: 'x', x: 0.001}\n");
+    env.run_ok(&[
+        "run",
+        "log",
+        "e",
+        "--name",
+        "r",
+        "--params-file",
+        "p.yaml",
+        "--metric",
+        "acc=0.1",
+        "--metric",
+        "n=3",
+        "--tag",
+        "k=true",
+        "--artifact",
+        "s3://x/y",
+        "--note",
+        "multi\nline: note",
+    ]);
+    for path in ["regent.yaml", "experiments/e/r.yaml"] {
+        let text = env.read(path);
+        let schema = if path == "regent.yaml" {
+            "regent"
+        } else {
+            "run"
+        };
+        let value: serde_json::Value = regent::registry::parse_value(&text).unwrap();
+        assert!(regent::schema::validate(schema, &value).is_empty());
+        let again = if schema == "run" {
+            let run: regent::registry::RunFile = serde_json::from_value(value).unwrap();
+            regent::registry::to_yaml(schema, &run).unwrap()
+        } else {
+            let config: regent::registry::Config = serde_json::from_value(value).unwrap();
+            regent::registry::to_yaml(schema, &config).unwrap()
+        };
+        assert_eq!(again, text, "{path} changed on a round trip");
+    }
+}
