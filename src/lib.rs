@@ -1,18 +1,20 @@
 //! regent: a Git-native model registry and CI governance tool.
 //!
 //! The registry is a folder of schema-validated YAML files in a Git repository
-//! (see `DESIGN.md` and the README). This crate is layered; each module uses only
+//! (see the README). This crate is layered; each module uses only
 //! those listed after it:
 //!
 //! - [`cli`]: clap definitions and one module per command; turns flags into plain values.
 //! - [`validate`]: schema and semantic checks of a whole registry, with locations.
 //! - [`snapshot`]: the registry at one commit or in the working tree, read by path.
+//! - [`load`]: bytes to a typed registry file, or every problem with its position.
 //! - [`runs`]: building experiment-run records (params, metrics, artifacts, source).
 //! - [`workspace`]: applying a change as exactly one commit on a branch.
 //! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
 //! - [`schema`]: the embedded JSON Schemas, compiled once per process.
 //! - [`git`]: git2 for objects and refs; the system `git` for the network.
-//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`time`], [`diagnostic`].
+//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`render`], [`time`],
+//!   [`diagnostic`].
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod names;
 pub mod output;
 pub mod query;
 pub mod registry;
+pub mod render;
 pub mod runs;
 pub mod schema;
 pub mod snapshot;

@@ -56,7 +56,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
             });
         }
     }
-    let message = CommitMessage::new("init regent registry")
+    let message = CommitMessage::new(super::commit_subject(&repo, "init", &[])?)
         .with_user_message(args.commit.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());

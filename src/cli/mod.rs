@@ -141,6 +141,22 @@ impl Ctx {
     }
 }
 
+/// The subject of a regent commit, from `templates/commit-subject.j2` (or the
+/// registry's override of it).
+pub fn commit_subject(repo: &Repo, event: &str, fields: &[(&str, &str)]) -> CliResult<String> {
+    let mut context = serde_json::json!({
+        "event": event, "experiment": null, "run": null, "model": null, "version": null,
+    });
+    for (key, value) in fields {
+        context[*key] = (*value).into();
+    }
+    let dir = repo.registry_dir().ok();
+    crate::render::commit_subject(dir.as_deref(), &context).map_err(|e| {
+        CliError::error(e.to_string())
+            .hint("fix or remove the template override in .regent/templates/")
+    })
+}
+
 /// Pushes an event's commit; on failure the local commit stays and the error says so.
 pub fn push(
     ctx: &Ctx,

@@ -247,7 +247,12 @@ fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         workspace::write_atomically(&registry_dir.join(&path), yaml.as_bytes())?;
         None
     } else {
-        let message = CommitMessage::new(format!("log run {}", record.id()))
+        let subject = super::commit_subject(
+            &repo,
+            "run",
+            &[("experiment", &record.experiment), ("run", &name)],
+        )?;
+        let message = CommitMessage::new(subject)
             .with_user_message(args.commit.message.as_deref())
             .trailer("Regent-Event", "run")
             .trailer("Regent-Experiment", record.experiment.clone())
