@@ -132,13 +132,13 @@ pub fn params_from(
     Ok(out)
 }
 
+/// Final metric values and, for metrics given as lists, their histories.
+pub type Metrics = (BTreeMap<String, f64>, BTreeMap<String, Vec<MetricPoint>>);
+
 /// Metrics from a file. A leaf is a number (the final value), a list of
 /// numbers (a history by step, the last is final) or a list of
 /// `{step, value, timestamp?}` (the value at the highest step is final).
-pub fn metrics_from(
-    value: &serde_json::Value,
-    file: &str,
-) -> Result<(BTreeMap<String, f64>, BTreeMap<String, Vec<MetricPoint>>), RunInputError> {
+pub fn metrics_from(value: &serde_json::Value, file: &str) -> Result<Metrics, RunInputError> {
     let mut finals = BTreeMap::new();
     let mut history = BTreeMap::new();
     flatten(value, "", &mut |key, v| {

@@ -72,7 +72,7 @@ pub enum Command {
     Validate(validate::ValidateArgs),
     /// Log, list, show and compare experiment runs.
     #[command(subcommand)]
-    Run(run::RunCommand),
+    Run(Box<run::RunCommand>),
     /// Show models, one model's versions, or one version.
     Show(show::ShowArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
@@ -214,7 +214,7 @@ fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
-        Command::Run(command) => run::run(&ctx, command),
+        Command::Run(command) => run::run(&ctx, *command),
         Command::Show(args) => show::run(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Completions { shell } => {

@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod init;
+mod quickstart;
 mod runs;
 mod show;
 mod validate;

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# regent's quick start, end to end on a new temporary registry: no server, no network.
+#
+#   bash examples/quickstart.sh
+#
+# Builds regent (unless $REGENT names a binary), creates a Git repository in a
+# temporary folder, and walks through the registry with the real commands.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "${REGENT:-}" ]; then
+  echo "Building regent (cargo build --release --locked)…" >&2
+  cargo build --quiet --release --locked --manifest-path "$here/Cargo.toml"
+  REGENT="$here/target/release/regent"
+fi
+
+work="$(mktemp -d "${TMPDIR:-/tmp}/regent-quickstart.XXXXXX")"
+cd "$work"
+git init --quiet -b main
+git config user.name "Ada Lovelace"
+git config user.email "ada@example.com"
+
+# Show each command before running it, like a transcript.
+step() {
+  printf '\n$ regent'
+  for arg in "$@"; do
+    case "$arg" in
+      *[!A-Za-z0-9_./:=@,+-]*) printf " '%s'" "$arg" ;;
+      *) printf ' %s' "$arg" ;;
+    esac
+  done
+  printf '\n'
+  "$REGENT" --color never "$@"
+}
+
+echo "A new registry in $work"
+step init --stages staging,production
+
+# Three training runs with different params and metrics.
+cat > metrics.json <<'JSON'
+{"accuracy": 0.912, "latency_p95_ms": 41.0, "loss": [0.71, 0.42, 0.30]}
+JSON
+echo "weights of run 1" > model-1.bin
+step run log churn --name adam-lr3 --param optimizer=adam --param lr=0.001 \
+  --metrics-file metrics.json --artifact model-1.bin
+step run log churn --name sgd-lr2 --param optimizer=sgd --param lr=0.01 \
+  --metric accuracy=0.874 --metric latency_p95_ms=35 --metric loss=0.39 \
+  --artifact s3://models/churn/sgd-lr2.pkl
+step run log churn --name adam-lr2 --param optimizer=adam --param lr=0.01 \
+  --metric accuracy=0.931 --metric latency_p95_ms=48 --metric loss=0.27 \
+  --artifact s3://models/churn/adam-lr2.pkl --tag candidate=yes
+
+step run list churn --sort accuracy
+step run list --where 'metrics.accuracy > 0.9 and params.optimizer == "adam"' --sort loss --asc
+step run compare churn/adam-lr3 churn/adam-lr2
+step run show churn/adam-lr2
+step validate
+step show
+
+printf '\n$ git log --format="%%h %%s  [%%(trailers:key=Regent-Event,valueonly,separator=)]"\n'
+git log --format="%h %s  [%(trailers:key=Regent-Event,valueonly,separator=)]"
+echo
+echo "Done. The registry is in $work; every change above is a commit there."
