@@ -57,18 +57,36 @@ pub fn load<T: DeserializeOwned>(
         crate::diagnostic::normalize(&mut diagnostics);
         return Err(diagnostics);
     }
-    let text = text.to_owned();
-    match serde_json::from_value::<T>(value) {
+    // JSON Schema calls 1.0 an integer; Rust does not. serde_path_to_error
+    // says where such a mismatch is, so it is reported at its line too.
+    match serde_path_to_error::deserialize::<_, T>(value) {
         Ok(value) => Ok(Loaded {
             value,
             file: file.to_owned(),
-            text,
+            text: text.to_owned(),
         }),
-        // The schema should have caught this; say so rather than hide it.
-        Err(e) => Err(vec![Diagnostic::file_level(
-            file,
-            format!("the file passed its schema but could not be read: {e}"),
-        )]),
+        Err(e) => {
+            let path: Vec<Step> = e
+                .path()
+                .iter()
+                .filter_map(|segment| match segment {
+                    serde_path_to_error::Segment::Seq { index } => Some(Step::Index(*index)),
+                    serde_path_to_error::Segment::Map { key } => Some(Step::Key(key.clone())),
+                    serde_path_to_error::Segment::Enum { variant } => {
+                        Some(Step::Key(variant.clone()))
+                    }
+                    serde_path_to_error::Segment::Unknown => None,
+                })
+                .collect();
+            let (line, column) = position(text, &path, Target::Value);
+            let message = e.into_inner().to_string();
+            let message = if message.contains("floating point") {
+                format!("{message} (write a whole number without a decimal point)")
+            } else {
+                message
+            };
+            Err(vec![Diagnostic::new(file, line, column, message)])
+        }
     }
 }
 

@@ -140,7 +140,8 @@ impl Table {
 
 /// Prints a value as pretty JSON with a final newline.
 pub fn write_json<T: serde::Serialize>(out: &mut dyn Write, value: &T) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::other)?;
+    // `From` keeps the I/O error's kind, so a closed pipe is still recognised.
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
     writeln!(out)
 }
 

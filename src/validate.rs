@@ -30,6 +30,7 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
     let mut versions: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let mut runs: BTreeSet<String> = BTreeSet::new();
     let mut model_dirs: BTreeSet<String> = BTreeSet::new();
+    let mut special: BTreeSet<&str> = BTreeSet::new();
     for (path, entry) in &files {
         let shown = snapshot.display_path(path);
         if entry.is_special
@@ -41,6 +42,7 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
                 shown,
                 "not a regular file (a symbolic link or a submodule); registry files must be files",
             ));
+            special.insert(path);
             continue;
         }
         match classify(path) {
@@ -100,7 +102,9 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
     for model in &model_dirs {
         let path = Layout::model(model);
         let numbers = versions.get(model).cloned().unwrap_or_default();
-        if !kinds.contains_key(&FileKind::Model {
+        if special.contains(path.as_str()) {
+            // Already reported as not a regular file.
+        } else if !kinds.contains_key(&FileKind::Model {
             model: model.clone(),
         }) {
             out.push(Diagnostic::file_level(

@@ -14,6 +14,8 @@ pub struct CliError {
     pub code: u8,
     pub message: String,
     pub causes: Vec<String>,
+    /// Lines shown as they are, indented, under the message (an expression with a caret).
+    pub details: Vec<String>,
     pub hints: Vec<String>,
     /// Problems in files, printed as `file:line:column: message` before the error.
     pub diagnostics: Vec<Diagnostic>,
@@ -30,6 +32,7 @@ impl CliError {
             code: EXIT_ERROR,
             message: message.into(),
             causes: Vec::new(),
+            details: Vec::new(),
             hints: Vec::new(),
             diagnostics: Vec::new(),
             broken_pipe: false,
@@ -46,6 +49,12 @@ impl CliError {
 
     pub fn hint(mut self, hint: impl Into<String>) -> CliError {
         self.hints.push(hint.into());
+        self
+    }
+
+    /// Adds text shown verbatim under the message, each line indented by two spaces.
+    pub fn detail(mut self, text: impl Into<String>) -> CliError {
+        self.details.push(text.into());
         self
     }
 
@@ -69,6 +78,11 @@ impl CliError {
             let _ = writeln!(err, "{d}");
         }
         let _ = writeln!(err, "error: {}", self.message);
+        for detail in &self.details {
+            for line in detail.lines() {
+                let _ = writeln!(err, "  {line}");
+            }
+        }
         for cause in &self.causes {
             let _ = writeln!(err, "  caused by: {cause}");
         }

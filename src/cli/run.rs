@@ -373,7 +373,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
         .as_deref()
         .map(|text| {
             Query::parse(text).map_err(|e| {
-                CliError::error(format!("invalid --where expression: {e}")).cause(e.render(text))
+                CliError::error(format!("invalid --where expression: {e}")).detail(e.render(text))
             })
         })
         .transpose()?;

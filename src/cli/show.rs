@@ -122,6 +122,8 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
 
 /// `churn` or `churn/3`.
 fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
+    let model = target.split_once('/').map_or(target, |(m, _)| m);
+    names::check(NameKind::Model, model)?;
     let (model, version) = match target.split_once('/') {
         Some((m, v)) => {
             let n = v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
@@ -131,7 +133,6 @@ fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
         }
         None => (target, None),
     };
-    names::check(NameKind::Model, model)?;
     Ok((model.to_owned(), version))
 }
 

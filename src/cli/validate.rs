@@ -37,28 +37,13 @@ pub fn run(ctx: &Ctx, args: ValidateArgs) -> CliResult {
         });
     }
 
-    let mut out = std::io::stdout().lock();
-    match ctx.format {
-        Format::Json => write_json(
-            &mut out,
-            &serde_json::json!({"ok": diagnostics.is_empty(), "errors": diagnostics}),
-        )?,
-        Format::Human => {
-            for d in &diagnostics {
-                writeln!(out, "{d}")?;
-            }
-        }
+    // The verdict (the exit code) must survive a closed pipe: `regent
+    // validate | head -1` under `pipefail` must still fail on an invalid registry.
+    if let Err(e) = print(ctx, &diagnostics)
+        && e.kind() != std::io::ErrorKind::BrokenPipe
+    {
+        return Err(e.into());
     }
-    if in_github_actions() {
-        for d in &diagnostics {
-            writeln!(
-                out,
-                "{}",
-                annotation("error", &d.file, d.line, d.column, &d.message)
-            )?;
-        }
-    }
-    out.flush()?;
     if diagnostics.is_empty() {
         ctx.info("The registry is valid.");
         Ok(())
@@ -75,6 +60,41 @@ pub fn run(ctx: &Ctx, args: ValidateArgs) -> CliResult {
             if files == 1 { "" } else { "s" },
         )))
     }
+}
+
+/// Prints the diagnostics, and under GitHub Actions their annotations: on
+/// stdout, where the runner reads workflow commands, except with `--json`,
+/// where stdout must stay one JSON document and they go to stderr (which the
+/// runner reads too).
+fn print(ctx: &Ctx, diagnostics: &[crate::diagnostic::Diagnostic]) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match ctx.format {
+        Format::Json => write_json(
+            &mut out,
+            &serde_json::json!({"ok": diagnostics.is_empty(), "errors": diagnostics}),
+        )?,
+        Format::Human => {
+            for d in diagnostics {
+                writeln!(out, "{d}")?;
+            }
+        }
+    }
+    if in_github_actions() {
+        let mut stderr = std::io::stderr().lock();
+        let sink: &mut dyn Write = if ctx.format == Format::Json {
+            &mut stderr
+        } else {
+            &mut out
+        };
+        for d in diagnostics {
+            writeln!(
+                sink,
+                "{}",
+                annotation("error", &d.file, d.line, d.column, &d.message)
+            )?;
+        }
+    }
+    out.flush()
 }
 
 /// A PATH argument as a repository-relative path inside the registry.

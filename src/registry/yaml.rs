@@ -99,10 +99,16 @@ pub fn parse_value(text: &str) -> Result<serde_json::Value, YamlError> {
 fn syntax_error(e: serde_yaml::Error) -> YamlError {
     let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
     let mut message = e.to_string();
-    if let Some(key) = message
-        .strip_prefix("duplicate entry with key \"")
-        .and_then(|rest| rest.split('"').next())
+    // serde_yaml prefixes nested errors with their path ("aliases: duplicate …")
+    // and quotes string keys but not numbers.
+    if let Some(rest) = message
+        .find("duplicate entry with key ")
+        .map(|i| &message[i + "duplicate entry with key ".len()..])
     {
+        let key = match rest.strip_prefix('"') {
+            Some(quoted) => quoted.split('"').next().unwrap_or_default(),
+            None => rest.split_whitespace().next().unwrap_or_default(),
+        };
         return YamlError::DuplicateKey {
             key: key.to_owned(),
             line,
@@ -237,10 +243,17 @@ mod tests {
 
     #[test]
     fn reports_duplicate_keys() {
-        assert!(matches!(
-            parse_value("a: 1\nb: 2\na: 3\n"),
-            Err(YamlError::DuplicateKey { ref key, .. }) if key == "a"
-        ));
+        for (text, dup) in [
+            ("a: 1\nb: 2\na: 3\n", "a"),
+            ("m:\n  x: 1\n  x: 2\n", "x"),
+            ("m:\n  1: a\n  1: b\n", "1"),
+        ] {
+            assert!(
+                matches!(parse_value(text), Err(YamlError::DuplicateKey { ref key, .. }) if key == dup),
+                "{text:?}: {:?}",
+                parse_value(text)
+            );
+        }
     }
 
     #[test]
