@@ -9,18 +9,25 @@ use std::io::Write;
 pub const EXIT_NO: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;
 
+/// An error on its way to the user. The text lives in a box so that
+/// `Result<T, CliError>` stays small on the happy path.
 #[derive(Debug)]
 pub struct CliError {
     pub code: u8,
-    pub message: String,
-    pub causes: Vec<String>,
-    /// Lines shown as they are, indented, under the message (an expression with a caret).
-    pub details: Vec<String>,
-    pub hints: Vec<String>,
-    /// Problems in files, printed as `file:line:column: message` before the error.
-    pub diagnostics: Vec<Diagnostic>,
     /// The error was a closed stdout: end quietly with success.
     pub broken_pipe: bool,
+    text: Box<Text>,
+}
+
+#[derive(Debug)]
+struct Text {
+    message: String,
+    causes: Vec<String>,
+    /// Lines shown as they are, indented, under the message (an expression with a caret).
+    details: Vec<String>,
+    hints: Vec<String>,
+    /// Problems in files, printed as `file:line:column: message` before the error.
+    diagnostics: Vec<Diagnostic>,
 }
 
 pub type CliResult<T = ()> = Result<T, CliError>;
@@ -30,12 +37,14 @@ impl CliError {
     pub fn error(message: impl Into<String>) -> CliError {
         CliError {
             code: EXIT_ERROR,
-            message: message.into(),
-            causes: Vec::new(),
-            details: Vec::new(),
-            hints: Vec::new(),
-            diagnostics: Vec::new(),
             broken_pipe: false,
+            text: Box::new(Text {
+                message: message.into(),
+                causes: Vec::new(),
+                details: Vec::new(),
+                hints: Vec::new(),
+                diagnostics: Vec::new(),
+            }),
         }
     }
 
@@ -48,45 +57,45 @@ impl CliError {
     }
 
     pub fn hint(mut self, hint: impl Into<String>) -> CliError {
-        self.hints.push(hint.into());
+        self.text.hints.push(hint.into());
         self
     }
 
     /// Adds text shown verbatim under the message, each line indented by two spaces.
     pub fn detail(mut self, text: impl Into<String>) -> CliError {
-        self.details.push(text.into());
+        self.text.details.push(text.into());
         self
     }
 
     pub fn cause(mut self, cause: impl Into<String>) -> CliError {
-        self.causes.push(cause.into());
+        self.text.causes.push(cause.into());
         self
     }
 
     /// Bad input in files: exit 2 (the input could not be used) with each problem listed.
     pub fn bad_files(message: impl Into<String>, diagnostics: Vec<Diagnostic>) -> CliError {
-        CliError {
-            diagnostics,
-            ..CliError::error(message)
-        }
+        let mut error = CliError::error(message);
+        error.text.diagnostics = diagnostics;
+        error
     }
 
     /// Prints the error to stderr as `error: …`, `  caused by: …`, `hint: …`.
     pub fn report(&self) {
         let mut err = std::io::stderr().lock();
-        for d in &self.diagnostics {
+        let text = &self.text;
+        for d in &text.diagnostics {
             let _ = writeln!(err, "{d}");
         }
-        let _ = writeln!(err, "error: {}", self.message);
-        for detail in &self.details {
+        let _ = writeln!(err, "error: {}", text.message);
+        for detail in &text.details {
             for line in detail.lines() {
                 let _ = writeln!(err, "  {line}");
             }
         }
-        for cause in &self.causes {
+        for cause in &text.causes {
             let _ = writeln!(err, "  caused by: {cause}");
         }
-        for hint in &self.hints {
+        for hint in &text.hints {
             let _ = writeln!(err, "hint: {hint}");
         }
     }
