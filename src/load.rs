@@ -113,3 +113,100 @@ pub fn yaml_diagnostic(file: &str, text: &str, error: YamlError) -> Diagnostic {
 fn position(text: &str, path: &[Step], target: Target) -> (usize, usize) {
     yaml_location::locate(text, path, target).map_or((1, 1), |l| (l.line, l.column))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::{
+        ModelFile, RunFile, RunStatus, VersionArtifact, VersionFile, VersionStatus, to_yaml,
+    };
+    use proptest::collection::btree_map;
+    use proptest::prelude::*;
+
+    fn text() -> impl Strategy<Value = String> {
+        // Strings YAML treats specially are the interesting ones.
+        prop_oneof![
+            "\\PC{0,24}",
+            "(yes|no|null|~|true|0x1F|1e3|-\\.inf|\\.nan|'|\"|#x|: x|- x|@a|`b|%c)",
+            "[ a-z\n\t]{0,16}",
+        ]
+    }
+
+    fn key() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9_./-]{0,12}"
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        "[A-Za-z0-9][A-Za-z0-9_-]{0,20}"
+    }
+
+    fn finite() -> impl Strategy<Value = f64> {
+        any::<f64>().prop_filter("finite", |f| f.is_finite())
+    }
+
+    prop_compose! {
+        fn run()(name in name(), experiment in name(), params in btree_map(key(), text(), 0..5),
+                 metrics in btree_map(key(), finite(), 0..5), tags in btree_map(key(), text(), 0..3),
+                 note in proptest::option::of(text())) -> RunFile {
+            RunFile {
+                name, experiment, status: RunStatus::Finished,
+                start_time: "2026-01-02T03:04:05Z".into(), end_time: None, user: "tester".into(),
+                source: None, params, metrics, history: Default::default(), artifacts: Vec::new(),
+                environment: None, tags, note, extensions: Default::default(),
+            }
+        }
+    }
+
+    prop_compose! {
+        fn version()(model in name(), version in 1u64..1_000_000, uri in "[a-z]{2,5}://[a-z/]{1,20}",
+                     metrics in btree_map(key(), finite(), 0..5), description in proptest::option::of(text()),
+                     tags in btree_map(key(), text(), 0..3)) -> VersionFile {
+            VersionFile {
+                model, version, created_at: "2026-01-02T03:04:05Z".into(), created_by: "tester".into(),
+                run: None, source_commit: None,
+                artifact: VersionArtifact { uri, digest: Some(format!("sha256:{}", "ab".repeat(32))), ..Default::default() },
+                metrics, params: Default::default(), description, tags, status: VersionStatus::Active,
+                status_reason: None, extensions: Default::default(),
+            }
+        }
+    }
+
+    proptest! {
+        /// Every file regent writes loads back equal and re-serialises to the same bytes.
+        #[test]
+        fn run_files_round_trip(run in run()) {
+            let text = to_yaml("run", &run).unwrap();
+            let loaded = load::<RunFile>("run", "r.yaml", text.as_bytes()).unwrap();
+            prop_assert_eq!(&loaded.value, &run);
+            prop_assert_eq!(to_yaml("run", &loaded.value).unwrap(), text);
+        }
+
+        #[test]
+        fn version_files_round_trip(version in version()) {
+            let text = to_yaml("version", &version).unwrap();
+            let loaded = load::<VersionFile>("version", "1.yaml", text.as_bytes()).unwrap();
+            prop_assert_eq!(&loaded.value, &version);
+            prop_assert_eq!(to_yaml("version", &loaded.value).unwrap(), text);
+        }
+
+        #[test]
+        fn model_files_round_trip(name in name(), description in proptest::option::of(text()),
+                                  stages in btree_map("[a-z]{1,8}", 1u64..100, 0..3),
+                                  aliases in btree_map("[a-z]{1,8}", 1u64..100, 0..3)) {
+            let model = ModelFile { name, description, stages, aliases, ..Default::default() };
+            let text = to_yaml("model", &model).unwrap();
+            let loaded = load::<ModelFile>("model", "model.yaml", text.as_bytes()).unwrap();
+            prop_assert_eq!(&loaded.value, &model);
+            prop_assert_eq!(to_yaml("model", &loaded.value).unwrap(), text);
+        }
+
+        /// Loading arbitrary bytes never panics; it gives a value or located problems.
+        #[test]
+        fn loading_arbitrary_input_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            if let Err(problems) = load::<RunFile>("run", "r.yaml", &bytes) {
+                prop_assert!(!problems.is_empty());
+                prop_assert!(problems.iter().all(|p| p.line >= 1 && p.column >= 1));
+            }
+        }
+    }
+}
