@@ -89,6 +89,12 @@ pub struct Repo {
 impl Repo {
     /// Opens the repository containing `start`, without looking for a registry (for `init`).
     pub fn discover(start: &Path) -> Result<Repo, GitError> {
+        if !start.is_dir() {
+            return Err(GitError::Io {
+                context: format!("cannot use {}", start.display()),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such folder"),
+            });
+        }
         let repo = git2::Repository::discover(start).map_err(|_| GitError::NotARepository {
             path: start.to_path_buf(),
         })?;

@@ -118,8 +118,16 @@ impl<'r> Snapshot<'r> {
             }
             Source::WorkTree(root) => {
                 let path = root.join(dir);
-                let Ok(read) = std::fs::read_dir(&path) else {
-                    return Ok(Vec::new());
+                let read = match std::fs::read_dir(&path) {
+                    Ok(read) => read,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+                    // Unreadable is not the same as empty: say so.
+                    Err(source) => {
+                        return Err(GitError::Io {
+                            context: format!("listing {}", path.display()),
+                            source,
+                        });
+                    }
                 };
                 let mut out = Vec::new();
                 for item in read {

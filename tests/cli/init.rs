@@ -216,3 +216,16 @@ fn init_push_without_remote_writes_nothing() {
     );
     assert!(!env.repo.join("regent.yaml").exists());
 }
+
+/// -C with a folder that does not exist says so (not "not a repository").
+#[test]
+fn dash_c_with_a_missing_folder_is_named() {
+    let env = TestEnv::new();
+    let out = env.run_err(2, &["-C", "no/such/dir", "show"]);
+    assert!(
+        out.stderr
+            .contains("cannot use no/such/dir: no such folder"),
+        "{}",
+        out.stderr
+    );
+}
