@@ -392,6 +392,16 @@ fn check_dense(
 mod tests {
     use super::*;
 
+    fn loaded<T: serde::de::DeserializeOwned>(schema: &str, text: &str) -> Loaded<T> {
+        crate::load::load(schema, "f.yaml", text.as_bytes()).unwrap()
+    }
+
+    fn messages(out: &[Diagnostic]) -> Vec<String> {
+        out.iter()
+            .map(|d| format!("{}:{} {}", d.line, d.column, d.message))
+            .collect()
+    }
+
     #[test]
     fn tag_formats() {
         assert!(check_tag_format("{model}@v{version}").is_ok());
@@ -400,5 +410,94 @@ mod tests {
         assert!(check_tag_format("{model} v{version}").is_err());
         assert!(check_tag_format("-{model}").is_err());
         assert!(check_tag_format("{model}..{version}").is_err());
+    }
+
+    #[test]
+    fn config_rules() {
+        let config: Loaded<Config> = loaded(
+            "regent",
+            "registry: 1\nstages:\n- name: none\n- name: a\n  requires: [a, b]\n  approvals: 1\n- name: a\n",
+        );
+        let mut out = Vec::new();
+        check_config(&config, &mut out);
+        assert_eq!(
+            messages(&out),
+            [
+                "3:9 `none` is implicit (registered, in no stage) and cannot be declared",
+                "5:14 stage `a` cannot require itself",
+                "5:17 `b` is not a declared stage",
+                "6:14 approvals are required but `approvers` is empty: nobody could approve",
+                "7:9 stage `a` is declared twice",
+            ]
+        );
+    }
+
+    #[test]
+    fn model_pointers() {
+        let config = Config::new(&["staging".into(), "production".into()]);
+        let model: Loaded<ModelFile> = loaded(
+            "model",
+            "name: other\nstages:\n  staging: 1\n  production: 2\n  qa: 1\naliases:\n  champion: 9\n",
+        );
+        let numbers = BTreeSet::from([1, 2]);
+        let statuses = BTreeMap::from([(("m".to_owned(), 2), VersionStatus::Archived)]);
+        let mut out = Vec::new();
+        check_model(&model, "m", &numbers, Some(&config), &statuses, &mut out);
+        assert_eq!(
+            messages(&out),
+            [
+                "1:7 the name `other` does not match its folder models/m/",
+                "4:15 stage `production` points at version 2, which is archived",
+                "5:3 `qa` is not a stage declared in regent.yaml",
+                "7:13 alias `champion` points at version 9, which does not exist",
+            ]
+        );
+    }
+
+    #[test]
+    fn version_rules() {
+        let version: Loaded<VersionFile> = loaded(
+            "version",
+            "model: n\nversion: 2\ncreated_at: 2026-01-01T00:00:00Z\ncreated_by: a\nrun: e/r\nartifact:\n  uri: s3://x\nstatus: active\n",
+        );
+        let mut out = Vec::new();
+        check_version(&version, "m", 3, &BTreeSet::new(), &mut out);
+        assert_eq!(
+            messages(&out),
+            [
+                "1:8 `n` does not match the model folder models/m/",
+                "2:10 version 2 is stored in 3.yaml; the file name must be its number",
+                "5:6 run `e/r` does not exist (no experiments/e/r.yaml)",
+                "7:3 the artifact has no digest; add `digest: sha256:…` or mark it `verified: false`",
+            ]
+        );
+        let mut out = Vec::new();
+        check_version(
+            &version,
+            "n",
+            2,
+            &BTreeSet::from(["e/r".to_owned()]),
+            &mut out,
+        );
+        assert_eq!(out.len(), 1, "only the digest is missing: {out:?}");
+    }
+
+    #[test]
+    fn run_rules() {
+        let run: Loaded<RunFile> = loaded(
+            "run",
+            "name: r\nexperiment: e\nstatus: finished\nstart_time: 2026-01-02T00:00:00Z\nend_time: 2026-01-01T00:00:00Z\nuser: a\nmetrics: {acc: 1}\nhistory:\n  loss: [{step: 0, value: 1}]\n",
+        );
+        let mut out = Vec::new();
+        check_run(&run, "x", "s", &mut out);
+        assert_eq!(
+            messages(&out),
+            [
+                "1:7 the name `r` does not match the file name s.yaml",
+                "2:13 `e` does not match the folder experiments/x/",
+                "5:11 the run ends before it starts",
+                "9:3 history for `loss`, which has no final value under `metrics`",
+            ]
+        );
     }
 }
