@@ -25,6 +25,12 @@ pub enum GitError {
     BranchMoved { branch: String },
     #[error("this repository has no working tree")]
     NoWorkingTree,
+    #[error("the remote branch kept moving: gave up after {attempts} attempts; nothing was pushed")]
+    Contention { attempts: u32 },
+    #[error("{0}")]
+    Diverged(String),
+    #[error("tag {0} already exists")]
+    TagExists(String),
     #[error("{context}: {source}")]
     Git {
         context: String,
@@ -53,7 +59,13 @@ impl GitError {
                     .into(),
             ),
             GitError::DetachedHead => Some("check out a branch: `git switch <branch>`".into()),
-            GitError::BranchMoved { .. } => Some("run the command again".into()),
+            GitError::BranchMoved { .. } | GitError::Contention { .. } => {
+                Some("run the command again".into())
+            }
+            GitError::TagExists(_) => Some(
+                "tags are never moved; check the tag formats in regent.yaml or who created the tag"
+                    .into(),
+            ),
             GitError::BadRevision { .. } => {
                 Some("use a commit id, a branch, a tag, or an expression like HEAD~2".into())
             }

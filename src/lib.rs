@@ -19,10 +19,14 @@
 
 pub mod cli;
 pub mod diagnostic;
+pub mod events;
 pub mod git;
+pub mod history;
+pub mod lifecycle;
 pub mod load;
 pub mod names;
 pub mod output;
+pub mod policy;
 pub mod query;
 pub mod registry;
 pub mod render;

@@ -68,8 +68,13 @@ mod tests {
         let ctx =
             json!({"event": "run", "experiment": "e", "run": "r", "model": null, "version": null});
         assert_eq!(commit_subject(None, &ctx).unwrap(), "log run e/r");
-        let ctx = json!({"event": "init", "experiment": null, "run": null, "model": null, "version": null});
+        let ctx = json!({"event": "init", "summary": "x"});
         assert_eq!(commit_subject(None, &ctx).unwrap(), "init regent registry");
+        let ctx = json!({"event": "promote", "summary": "promote m v2 to production (was v1)"});
+        assert_eq!(
+            commit_subject(None, &ctx).unwrap(),
+            "promote m v2 to production (was v1)"
+        );
     }
 
     #[test]

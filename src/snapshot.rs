@@ -69,6 +69,81 @@ impl<'r> Snapshot<'r> {
         })
     }
 
+    /// The registry folder at `commit`, or None when the commit has no such
+    /// folder (before `init`). Unlike [`Snapshot::at_rev`] it does not insist
+    /// on `regent.yaml`: history walks through every state.
+    pub fn of_commit(
+        repo: &'r Repo,
+        commit: &git2::Commit<'r>,
+    ) -> Result<Option<Snapshot<'r>>, GitError> {
+        let root = commit
+            .tree()
+            .context(|| format!("reading the tree of {}", commit.id()))?;
+        let tree = if repo.prefix.is_empty() {
+            root
+        } else {
+            match root.get_path(std::path::Path::new(&repo.prefix)) {
+                Ok(entry) if entry.kind() == Some(git2::ObjectType::Tree) => repo
+                    .repo
+                    .find_tree(entry.id())
+                    .context(|| format!("reading {} at {}", repo.prefix, commit.id()))?,
+                _ => return Ok(None),
+            }
+        };
+        Ok(Some(Snapshot {
+            repo,
+            source: Source::Tree(tree),
+            commit: Some(commit.id()),
+        }))
+    }
+
+    /// The id of the registry folder's tree (None for a working-tree snapshot):
+    /// equal ids mean equal registries, without reading a file.
+    pub fn tree_id(&self) -> Option<git2::Oid> {
+        match &self.source {
+            Source::Tree(tree) => Some(tree.id()),
+            Source::WorkTree(_) => None,
+        }
+    }
+
+    /// The tree id of a folder inside the registry (None if absent).
+    pub fn subtree_id(&self, dir: &str) -> Option<git2::Oid> {
+        match &self.source {
+            Source::Tree(tree) => tree
+                .get_path(std::path::Path::new(dir))
+                .ok()
+                .map(|e| e.id()),
+            Source::WorkTree(_) => None,
+        }
+    }
+
+    /// Registry paths that differ between `self` and `other` (both Git snapshots).
+    pub fn changed_paths(&self, other: Option<&Snapshot<'_>>) -> Result<Vec<String>, GitError> {
+        let (Source::Tree(new), old) = (&self.source, other.map(|o| &o.source)) else {
+            return Ok(Vec::new());
+        };
+        let old = match old {
+            Some(Source::Tree(t)) => Some(t),
+            _ => None,
+        };
+        let diff = self
+            .repo
+            .repo
+            .diff_tree_to_tree(old, Some(new), None)
+            .context(|| "comparing registry trees".into())?;
+        let mut out = Vec::new();
+        for delta in diff.deltas() {
+            for file in [delta.old_file(), delta.new_file()] {
+                if let Some(path) = file.path().and_then(|p| p.to_str())
+                    && !out.iter().any(|o: &String| o == path)
+                {
+                    out.push(path.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The registry in the working tree, committed or not.
     pub fn work_tree(repo: &'r Repo) -> Result<Snapshot<'r>, GitError> {
         Ok(Snapshot {

@@ -260,6 +260,299 @@ pub fn push(repo: &Repo, target: &PushTarget, commit: git2::Oid) -> Result<(), G
     crate::git::run_git(&dir, &["push", "--quiet", "--", &target.remote, &refspec]).map(|_| ())
 }
 
+/// What one attempt produces: the files, the tags and the message, computed
+/// from the commit the event is built on.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub changes: Vec<Change>,
+    pub tags: Vec<String>,
+    pub message: CommitMessage,
+}
+
+/// The result of [`apply`].
+#[derive(Debug)]
+pub struct Applied<T> {
+    pub commit: git2::Oid,
+    pub value: T,
+    pub attempts: u32,
+}
+
+/// Builds one attempt of an event on the given commit.
+pub type Prepare<'a, T, E> = dyn FnMut(&git2::Commit<'_>) -> Result<(Prepared, T), E> + 'a;
+
+/// How many times a push that lost a race is rebuilt and retried.
+pub const MAX_ATTEMPTS: u32 = 20;
+
+/// Applies one event as one commit (and its annotated tags) on the current
+/// branch, and with `push` on the remote branch too.
+///
+/// `prepare` is called with the commit to build on and may be called again:
+/// when the branch (locally, or on the remote with `push`) moved meanwhile,
+/// the event is rebuilt on the new head, so a registration is renumbered and
+/// the policy judged again. Nothing is visible until a ref moves; a failure
+/// leaves the branch, the tags, the index and the working tree as they were.
+pub fn apply<T, E: From<GitError>>(
+    repo: &Repo,
+    push: Option<&PushTarget>,
+    actor: &str,
+    prepare: &mut Prepare<'_, T, E>,
+) -> Result<Applied<T>, E> {
+    let branch = repo.head_branch()?;
+    for attempt in 1..=MAX_ATTEMPTS {
+        if attempt > 1 {
+            backoff(attempt);
+        }
+        let local = repo.head_commit()?.ok_or_else(|| {
+            GitError::Diverged("the branch has no commits yet; run `regent init` first".into())
+        })?;
+        let base = match push {
+            None => local.clone(),
+            Some(target) => push_base(repo, target, &local)?,
+        };
+        let (prepared, value) = prepare(&base)?;
+        for tag in &prepared.tags {
+            if repo
+                .repo
+                .find_reference(&format!("refs/tags/{tag}"))
+                .is_ok()
+            {
+                return Err(GitError::TagExists(tag.clone()).into());
+            }
+        }
+        let commit = build_commit(
+            repo,
+            Some(&base),
+            &prepared.changes,
+            &prepared.message,
+            actor,
+        )?;
+        let tags = tag_objects(repo, commit, &prepared, actor)?;
+        if let Some(target) = push {
+            match push_atomically(repo, target, commit, &tags)? {
+                PushOutcome::Done => {}
+                PushOutcome::Raced => continue,
+            }
+            // Published: bring the local branch along (a fast-forward).
+            if base.id() == local.id() {
+                move_branch(
+                    repo,
+                    &branch,
+                    Some(local.id()),
+                    commit,
+                    &prepared.message.subject,
+                )?;
+                sync_work_tree(repo, &prepared.changes)?;
+            } else {
+                fast_forward(repo, &branch, &local, commit, &prepared.message.subject)?;
+            }
+        } else {
+            match move_branch(
+                repo,
+                &branch,
+                Some(local.id()),
+                commit,
+                &prepared.message.subject,
+            ) {
+                Ok(()) => sync_work_tree(repo, &prepared.changes)?,
+                Err(GitError::BranchMoved { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        for (name, id) in &tags {
+            repo.repo
+                .reference(
+                    &format!("refs/tags/{name}"),
+                    *id,
+                    false,
+                    &format!("regent: tag {name}"),
+                )
+                .context(|| format!("creating tag {name}"))?;
+        }
+        return Ok(Applied {
+            commit,
+            value,
+            attempts: attempt,
+        });
+    }
+    Err(GitError::Contention {
+        attempts: MAX_ATTEMPTS,
+    }
+    .into())
+}
+
+/// A short random sleep that grows with the attempt, so racing processes
+/// spread out instead of colliding again in step.
+fn backoff(attempt: u32) {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    hasher.write_u32(attempt);
+    let jitter = hasher.finish() % 100;
+    let millis = 10 * u64::from(attempt.min(10)) + jitter;
+    std::thread::sleep(std::time::Duration::from_millis(millis));
+}
+
+/// Annotated tag objects (not yet refs) for the commit: pushed with it, and
+/// given local refs only once the commit is published.
+fn tag_objects(
+    repo: &Repo,
+    commit: git2::Oid,
+    prepared: &Prepared,
+    actor: &str,
+) -> Result<Vec<(String, git2::Oid)>, GitError> {
+    if prepared.tags.is_empty() {
+        return Ok(Vec::new());
+    }
+    let target = repo
+        .repo
+        .find_object(commit, Some(git2::ObjectType::Commit))
+        .context(|| format!("reading commit {commit}"))?;
+    let tagger = repo.signature(actor)?;
+    prepared
+        .tags
+        .iter()
+        .map(|name| {
+            repo.repo
+                .tag_annotation_create(name, &target, &tagger, &prepared.message.render())
+                .map(|id| (name.clone(), id))
+                .context(|| format!("writing tag {name}"))
+        })
+        .collect()
+}
+
+/// The commit to build on when pushing: the remote branch's head, fetched
+/// now, as long as the local branch has nothing the remote lacks.
+fn push_base<'r>(
+    repo: &'r Repo,
+    target: &PushTarget,
+    local: &git2::Commit<'r>,
+) -> Result<git2::Commit<'r>, GitError> {
+    let short = target.branch.trim_start_matches("refs/heads/");
+    let tracking = format!("refs/remotes/{}/{short}", target.remote);
+    let dir = git_dir(repo);
+    let refspec = format!("+{}:{tracking}", target.branch);
+    crate::git::run_git(
+        &dir,
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            &target.remote,
+            &refspec,
+        ],
+    )?;
+    let Ok(remote) = repo.repo.refname_to_id(&tracking) else {
+        return Ok(local.clone());
+    };
+    if remote == local.id() {
+        return Ok(local.clone());
+    }
+    let local_behind = repo
+        .repo
+        .graph_descendant_of(remote, local.id())
+        .context(|| "comparing with the remote branch".into())?;
+    if local_behind {
+        return repo
+            .repo
+            .find_commit(remote)
+            .context(|| format!("reading {tracking}"));
+    }
+    Err(GitError::Diverged(format!(
+        "your branch {short} has commits that {} does not; push or rebase them first, so that --push publishes only this event",
+        target.remote
+    )))
+}
+
+enum PushOutcome {
+    Done,
+    Raced,
+}
+
+/// Pushes the commit and its tags in one atomic push: all or nothing.
+fn push_atomically(
+    repo: &Repo,
+    target: &PushTarget,
+    commit: git2::Oid,
+    tags: &[(String, git2::Oid)],
+) -> Result<PushOutcome, GitError> {
+    let mut args = vec![
+        "push".to_owned(),
+        "--porcelain".into(),
+        "--atomic".into(),
+        "--".into(),
+        target.remote.clone(),
+        format!("{commit}:{}", target.branch),
+    ];
+    for (name, id) in tags {
+        args.push(format!("{id}:refs/tags/{name}"));
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match crate::git::run_git(&git_dir(repo), &args) {
+        Ok(_) => Ok(PushOutcome::Done),
+        Err(GitError::Command { stderr, command }) => {
+            let raced = [
+                "fetch first",
+                "non-fast-forward",
+                "stale info",
+                "cannot lock ref",
+                "failed to update ref",
+            ]
+            .iter()
+            .any(|m| stderr.contains(m));
+            if raced {
+                Ok(PushOutcome::Raced)
+            } else if stderr.contains("already exists") {
+                Err(GitError::TagExists(
+                    tags.iter()
+                        .map(|(n, _)| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                        + " on the remote",
+                ))
+            } else {
+                Err(GitError::Command { command, stderr })
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Where to run the system `git`: the working tree, or a bare repository.
+fn git_dir(repo: &Repo) -> std::path::PathBuf {
+    repo.workdir
+        .clone()
+        .unwrap_or_else(|| repo.repo.path().to_path_buf())
+}
+
+/// Moves the local branch from `from` forward to `to`, updating the files
+/// that changed in between unless the user changed them (then it stops, as
+/// `git merge --ff-only` would, and says so).
+fn fast_forward(
+    repo: &Repo,
+    branch: &str,
+    from: &git2::Commit<'_>,
+    to: git2::Oid,
+    subject: &str,
+) -> Result<(), GitError> {
+    let object = repo
+        .repo
+        .find_object(to, Some(git2::ObjectType::Commit))
+        .context(|| format!("reading {to}"))?;
+    if repo.workdir.is_some() {
+        let mut checkout = git2::build::CheckoutBuilder::new();
+        checkout.safe();
+        repo.repo
+            .checkout_tree(&object, Some(&mut checkout))
+            .context(|| {
+                "the event was pushed, but your working tree has changes in files it updates; \
+             run `git pull --ff-only` once they are committed or stashed"
+                    .into()
+            })?;
+    }
+    move_branch(repo, branch, Some(from.id()), to, subject)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

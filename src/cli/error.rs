@@ -56,6 +56,11 @@ impl CliError {
         }
     }
 
+    /// The main message, without causes or hints.
+    pub fn message(&self) -> &str {
+        &self.text.message
+    }
+
     pub fn hint(mut self, hint: impl Into<String>) -> CliError {
         self.text.hints.push(hint.into());
         self

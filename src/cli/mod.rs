@@ -4,6 +4,7 @@
 
 mod error;
 mod init;
+mod lifecycle;
 mod run;
 mod schema;
 mod show;
@@ -73,6 +74,27 @@ pub enum Command {
     /// Log, list, show and compare experiment runs.
     #[command(subcommand)]
     Run(Box<run::RunCommand>),
+    /// Register a new version of a model (numbered highest + 1).
+    Register(lifecycle::RegisterArgs),
+    /// Move a version into a stage, if the stage's policy allows it.
+    Promote(lifecycle::PromoteArgs),
+    /// Empty a stage.
+    Demote(lifecycle::DemoteArgs),
+    /// Move a stage back to the version that held it before (or --to VERSION).
+    Rollback(lifecycle::RollbackArgs),
+    /// Set or remove an alias such as `champion`.
+    #[command(subcommand)]
+    Alias(lifecycle::AliasCommand),
+    /// Set or remove tags of a model or a version.
+    Tag(lifecycle::TagArgs),
+    /// Set the description of a model or a version.
+    Describe(lifecycle::DescribeArgs),
+    /// Mark a version deprecated (it can no longer be promoted).
+    Deprecate(lifecycle::DeprecateArgs),
+    /// Mark a version archived (final; it must hold no stage or alias).
+    Archive(lifecycle::ArchiveArgs),
+    /// Approve a version for a stage (or a protected alias), as a commit.
+    Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
     Show(show::ShowArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
@@ -146,6 +168,7 @@ impl Ctx {
 pub fn commit_subject(repo: &Repo, event: &str, fields: &[(&str, &str)]) -> CliResult<String> {
     let mut context = serde_json::json!({
         "event": event, "experiment": null, "run": null, "model": null, "version": null,
+        "stage": null, "alias": null, "summary": event,
     });
     for (key, value) in fields {
         context[*key] = (*value).into();
@@ -215,6 +238,16 @@ fn run(cli: Cli) -> CliResult {
         Command::Init(args) => init::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
         Command::Run(command) => run::run(&ctx, *command),
+        Command::Register(args) => lifecycle::register(&ctx, args),
+        Command::Promote(args) => lifecycle::promote(&ctx, args),
+        Command::Demote(args) => lifecycle::demote(&ctx, args),
+        Command::Rollback(args) => lifecycle::rollback(&ctx, args),
+        Command::Alias(command) => lifecycle::alias(&ctx, command),
+        Command::Tag(args) => lifecycle::tag(&ctx, args),
+        Command::Describe(args) => lifecycle::describe(&ctx, args),
+        Command::Deprecate(args) => lifecycle::deprecate(&ctx, args),
+        Command::Archive(args) => lifecycle::archive(&ctx, args),
+        Command::Approve(args) => lifecycle::approve(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Completions { shell } => {
@@ -223,5 +256,15 @@ fn run(cli: Cli) -> CliResult {
             out.flush()?;
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks (duplicate ids, bad defaults) for every command.
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

@@ -121,7 +121,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
 }
 
 /// `churn` or `churn/3`.
-fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
+pub(super) fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
     let model = target.split_once('/').map_or(target, |(m, _)| m);
     names::check(NameKind::Model, model)?;
     let (model, version) = match target.split_once('/') {

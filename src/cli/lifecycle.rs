@@ -1,0 +1,481 @@
+//! The model lifecycle: register, promote, demote, rollback, alias, tag,
+//! describe, deprecate, archive, approve. Each turns its flags into an
+//! [`Action`], and [`execute`] makes it one commit with its tags, or nothing.
+
+use super::{CliError, CliResult, CommitArgs, Ctx};
+use crate::lifecycle::{self, Action, Actor, ArtifactInput, Plan, PlanError};
+use crate::output::{Format, write_json};
+use crate::policy::ApprovalTarget;
+use crate::workspace::{self, CommitMessage, Prepared};
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct RegisterArgs {
+    /// The model (created on its first registration).
+    pub model: String,
+    /// A URI (kept as given) or a local file (hashed with sha256).
+    #[arg(long, value_name = "URI")]
+    pub artifact: String,
+    /// The artifact's digest (`sha256:<64 hex>`); without it a URI is recorded as unverified.
+    #[arg(long, value_name = "sha256:HEX")]
+    pub digest: Option<String>,
+    /// The run it came from; its metrics and params are frozen into the version.
+    #[arg(long, value_name = "EXPERIMENT/RUN")]
+    pub run: Option<String>,
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// A tag of the version (repeatable).
+    #[arg(long = "tag", value_name = "K=V", value_parser = crate::runs::key_value)]
+    pub tags: Vec<(String, String)>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PromoteArgs {
+    pub model: String,
+    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version: u64,
+    /// The stage to move the version to.
+    #[arg(long, value_name = "STAGE")]
+    pub to: String,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DemoteArgs {
+    pub model: String,
+    /// The stage to empty.
+    #[arg(long, value_name = "STAGE")]
+    pub from: String,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    pub model: String,
+    #[arg(long, value_name = "STAGE")]
+    pub stage: String,
+    /// The version to go back to (default: the one that held the stage before).
+    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    pub to: Option<u64>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AliasCommand {
+    /// Point an alias at a version.
+    Set {
+        model: String,
+        alias: String,
+        #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+        version: u64,
+        #[command(flatten)]
+        commit: CommitArgs,
+    },
+    /// Remove an alias.
+    Rm {
+        model: String,
+        alias: String,
+        #[command(flatten)]
+        commit: CommitArgs,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TagArgs {
+    /// MODEL or MODEL/VERSION.
+    pub target: String,
+    /// Tags to set.
+    #[arg(value_name = "K=V", value_parser = crate::runs::key_value)]
+    pub set: Vec<(String, String)>,
+    /// A tag to remove (repeatable).
+    #[arg(long = "rm", value_name = "K")]
+    pub remove: Vec<String>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DescribeArgs {
+    /// MODEL or MODEL/VERSION.
+    pub target: String,
+    /// The description (empty to remove it).
+    pub text: String,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeprecateArgs {
+    pub model: String,
+    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version: u64,
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ArchiveArgs {
+    pub model: String,
+    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version: u64,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).args(["stage", "alias"])))]
+pub struct ApproveArgs {
+    pub model: String,
+    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    pub version: u64,
+    /// The stage the approval is for.
+    #[arg(long, value_name = "STAGE")]
+    pub stage: Option<String>,
+    /// The protected alias the approval is for.
+    #[arg(long, value_name = "ALIAS")]
+    pub alias: Option<String>,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+pub fn register(ctx: &Ctx, args: RegisterArgs) -> CliResult {
+    let artifact = artifact_input(&args.artifact, args.digest.as_deref())?;
+    let action = Action::Register {
+        model: args.model,
+        artifact,
+        run: args.run,
+        description: args.description,
+        tags: args.tags.into_iter().collect(),
+    };
+    execute(ctx, action, &args.commit)
+}
+
+pub fn promote(ctx: &Ctx, args: PromoteArgs) -> CliResult {
+    let action = Action::Promote {
+        model: args.model,
+        version: args.version,
+        stage: args.to,
+    };
+    execute(ctx, action, &args.commit)
+}
+
+pub fn demote(ctx: &Ctx, args: DemoteArgs) -> CliResult {
+    execute(
+        ctx,
+        Action::Demote {
+            model: args.model,
+            stage: args.from,
+        },
+        &args.commit,
+    )
+}
+
+pub fn rollback(ctx: &Ctx, args: RollbackArgs) -> CliResult {
+    let action = Action::Rollback {
+        model: args.model,
+        stage: args.stage,
+        to: args.to,
+    };
+    execute(ctx, action, &args.commit)
+}
+
+pub fn alias(ctx: &Ctx, command: AliasCommand) -> CliResult {
+    match command {
+        AliasCommand::Set {
+            model,
+            alias,
+            version,
+            commit,
+        } => execute(
+            ctx,
+            Action::SetAlias {
+                model,
+                alias,
+                version,
+            },
+            &commit,
+        ),
+        AliasCommand::Rm {
+            model,
+            alias,
+            commit,
+        } => execute(ctx, Action::RemoveAlias { model, alias }, &commit),
+    }
+}
+
+pub fn tag(ctx: &Ctx, args: TagArgs) -> CliResult {
+    if args.set.is_empty() && args.remove.is_empty() {
+        return Err(CliError::error(
+            "give tags to set (K=V) or to remove (--rm K)",
+        ));
+    }
+    let (model, version) = super::show::parse_target(&args.target)?;
+    let action = Action::Tag {
+        model,
+        version,
+        set: args.set,
+        remove: args.remove,
+    };
+    execute(ctx, action, &args.commit)
+}
+
+pub fn describe(ctx: &Ctx, args: DescribeArgs) -> CliResult {
+    let (model, version) = super::show::parse_target(&args.target)?;
+    execute(
+        ctx,
+        Action::Describe {
+            model,
+            version,
+            text: args.text,
+        },
+        &args.commit,
+    )
+}
+
+pub fn deprecate(ctx: &Ctx, args: DeprecateArgs) -> CliResult {
+    let action = Action::Deprecate {
+        model: args.model,
+        version: args.version,
+        reason: args.reason,
+    };
+    execute(ctx, action, &args.commit)
+}
+
+pub fn archive(ctx: &Ctx, args: ArchiveArgs) -> CliResult {
+    execute(
+        ctx,
+        Action::Archive {
+            model: args.model,
+            version: args.version,
+        },
+        &args.commit,
+    )
+}
+
+pub fn approve(ctx: &Ctx, args: ApproveArgs) -> CliResult {
+    let target = match (args.stage, args.alias) {
+        (Some(stage), _) => ApprovalTarget::Stage(stage),
+        (None, Some(alias)) => ApprovalTarget::Alias(alias),
+        (None, None) => return Err(CliError::error("give --stage STAGE or --alias ALIAS")),
+    };
+    execute(
+        ctx,
+        Action::Approve {
+            model: args.model,
+            version: args.version,
+            target,
+        },
+        &args.commit,
+    )
+}
+
+/// A URI as given (with `--digest` if known), or a local file hashed now,
+/// once, outside any retry.
+fn artifact_input(arg: &str, digest: Option<&str>) -> CliResult<ArtifactInput> {
+    if let Some(d) = digest {
+        let well_formed = d.strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if !well_formed {
+            return Err(CliError::error(format!(
+                "--digest {d:?} is not sha256:<64 lowercase hex digits>"
+            )));
+        }
+    }
+    if crate::runs::is_uri(arg) {
+        return Ok(ArtifactInput {
+            uri: arg.to_owned(),
+            digest: digest.map(str::to_owned),
+            size: None,
+        });
+    }
+    let path = std::path::Path::new(arg);
+    if !path.exists() {
+        return Err(CliError::error(format!(
+            "artifact {arg}: no such file (a remote artifact needs a URI such as s3://bucket/key)"
+        )));
+    }
+    let (computed, size) = crate::runs::hash_file(path)?;
+    if let Some(d) = digest
+        && d != computed
+    {
+        return Err(CliError::no(format!(
+            "artifact {arg} has digest {computed}, not {d}"
+        )));
+    }
+    Ok(ArtifactInput {
+        uri: arg.to_owned(),
+        digest: Some(computed),
+        size: Some(size),
+    })
+}
+
+/// Plans and commits one action, pushing it with `--push`; on any refusal
+/// or error nothing is written.
+fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
+    let repo = ctx.open_registry()?;
+    if repo.workdir.is_none() {
+        return Err(CliError::error(
+            "regent changes the registry in a checkout, not in a bare repository",
+        ));
+    }
+    let actor = ctx.actor(&repo)?;
+    let governed: Vec<String> = [
+        crate::registry::Layout::CONFIG,
+        crate::registry::Layout::MODELS,
+    ]
+    .iter()
+    .map(|p| repo.repo_path(p))
+    .collect();
+    let dirty = repo.changed_paths(&governed)?;
+    if !dirty.is_empty() {
+        let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
+        return Err(CliError::no(format!(
+            "the registry has uncommitted changes: {}{}",
+            shown.join(", "),
+            if dirty.len() > 5 { ", …" } else { "" }
+        ))
+        .hint("commit or stash them first: regent builds each event on the committed registry"));
+    }
+    let push = commit_args
+        .push
+        .then(|| workspace::push_target(&repo))
+        .transpose()?;
+    let who = Actor {
+        name: &actor,
+        now: crate::time::now(),
+    };
+    let result = workspace::apply(&repo, push.as_ref(), &actor, &mut |base| {
+        let plan = lifecycle::plan(&repo, base, &action, &who)?;
+        let message = message_for(&repo, &plan, &actor, commit_args.message.as_deref())?;
+        Ok::<_, PlanError>((
+            Prepared {
+                changes: plan.changes.clone(),
+                tags: plan.tags.clone(),
+                message,
+            },
+            plan,
+        ))
+    });
+    let applied = result.map_err(plan_error)?;
+    let plan = applied.value;
+    let short = &applied.commit.to_string()[..12];
+    match ctx.format {
+        Format::Json => {
+            let mut event = plan.event.clone();
+            event.actor = Some(actor.clone());
+            event.commit = Some(applied.commit.to_string());
+            event.via = crate::events::Via::Regent;
+            let checks: Vec<_> = plan
+                .decision
+                .iter()
+                .flat_map(|d| d.checks.iter())
+                .map(|c| serde_json::json!({"rule": format!("{:?}", c.rule).to_lowercase(), "passed": c.passed, "message": c.message}))
+                .collect();
+            let mut out = std::io::stdout().lock();
+            write_json(
+                &mut out,
+                &serde_json::json!({"event": event, "commit": applied.commit.to_string(), "tags": plan.tags, "pushed": push.is_some(), "checks": checks}),
+            )?;
+            out.flush()?;
+        }
+        Format::Human => {
+            if plan.event.event == crate::events::EventKind::Register {
+                let mut out = std::io::stdout().lock();
+                writeln!(
+                    out,
+                    "{}/{}",
+                    plan.event.model.as_deref().unwrap_or_default(),
+                    plan.event.version.unwrap_or_default()
+                )?;
+                out.flush()?;
+            }
+            let tags = if plan.tags.is_empty() {
+                String::new()
+            } else {
+                format!(", tag {}", plan.tags.join(", "))
+            };
+            let pushed = push
+                .as_ref()
+                .map(|p| format!(", pushed to {}", p.remote))
+                .unwrap_or_default();
+            ctx.info(format!(
+                "{} (commit {short}{tags}{pushed})",
+                capitalized(&plan.event.describe())
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().collect::<String>() + chars.as_str())
+        .unwrap_or_default()
+}
+
+fn message_for(
+    repo: &crate::git::Repo,
+    plan: &Plan,
+    actor: &str,
+    user: Option<&str>,
+) -> Result<CommitMessage, PlanError> {
+    let summary = plan.event.describe();
+    let version = plan.event.version.map(|v| v.to_string());
+    let mut fields = vec![("summary", summary.as_str())];
+    if let Some(model) = plan.event.model.as_deref() {
+        fields.push(("model", model));
+    }
+    if let Some(v) = version.as_deref() {
+        fields.push(("version", v));
+    }
+    if let Some(stage) = plan.event.stage.as_deref() {
+        fields.push(("stage", stage));
+    }
+    if let Some(alias) = plan.event.alias.as_deref() {
+        fields.push(("alias", alias));
+    }
+    let subject = super::commit_subject(repo, plan.event.event.as_str(), &fields)
+        .map_err(|e| PlanError::Invalid(e.message().to_owned()))?;
+    let mut message = CommitMessage::new(subject).with_user_message(user);
+    message.trailers = plan.event.trailers(actor);
+    Ok(message)
+}
+
+/// A plan error as a CLI error: a refusal lists every failing rule (exit 1).
+fn plan_error(error: PlanError) -> CliError {
+    match error {
+        PlanError::Refused { event, decision } => {
+            let mut e = CliError::no(format!("{} refused", event.describe()));
+            for check in decision.failures() {
+                e = e.detail(format!("✗ {}", check.message));
+            }
+            if decision
+                .failures()
+                .any(|c| c.rule == crate::policy::Rule::Direct)
+            {
+                e = e.hint("open a pull request for this stage (regent promote … --pr)");
+            }
+            e
+        }
+        PlanError::No(message) => CliError::no(message),
+        PlanError::Invalid(message) => CliError::error(message),
+        PlanError::Files(diagnostics) => {
+            CliError::bad_files("the registry has invalid files", diagnostics)
+                .hint("`regent validate` lists every problem")
+        }
+        PlanError::Git(e) => e.into(),
+    }
+}
