@@ -26,7 +26,18 @@ pub struct History {
 
 /// Walks every commit reachable from `rev`, oldest first, into events.
 pub fn walk(repo: &Repo, rev: &str, filter: &Filter) -> Result<History, GitError> {
-    let tip = repo.resolve(rev)?;
+    walk_range(repo, None, rev, filter)
+}
+
+/// Walks the commits reachable from `to` but not from `from` (`git log
+/// from..to`), oldest first, into events.
+pub fn walk_range(
+    repo: &Repo,
+    from: Option<&str>,
+    to: &str,
+    filter: &Filter,
+) -> Result<History, GitError> {
+    let tip = repo.resolve(to)?;
     let git = &repo.repo;
     let mut revwalk = git.revwalk().context(|| "walking history".into())?;
     revwalk
@@ -35,6 +46,12 @@ pub fn walk(repo: &Repo, rev: &str, filter: &Filter) -> Result<History, GitError
     revwalk
         .push(tip.id())
         .context(|| "walking history".into())?;
+    if let Some(from) = from {
+        let base = repo.resolve(from)?;
+        revwalk
+            .hide(base.id())
+            .context(|| "walking history".into())?;
+    }
     // The folder whose changes matter: the model's, or the whole registry's.
     let watched = filter
         .model

@@ -3,8 +3,10 @@
 //! module and turns its flags into plain values for the core.
 
 mod error;
+mod history;
 mod init;
 mod lifecycle;
+mod resolve;
 mod run;
 mod schema;
 mod show;
@@ -56,6 +58,8 @@ pub struct Cli {
 pub enum FormatArg {
     Human,
     Json,
+    /// For `history` and `diff`.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -97,6 +101,12 @@ pub enum Command {
     Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
     Show(show::ShowArgs),
+    /// Print the artifact URI of models:/MODEL/VERSION, /STAGE, /latest or @ALIAS.
+    Resolve(resolve::ResolveArgs),
+    /// The registry's events, oldest first, from commits (hand edits included).
+    History(history::HistoryArgs),
+    /// The registry events between two revisions.
+    Diff(history::DiffArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
     Schema(schema::SchemaArgs),
     /// Print a shell completion script.
@@ -121,6 +131,8 @@ pub struct CommitArgs {
 pub struct Ctx {
     pub dir: PathBuf,
     pub format: Format,
+    /// `--format csv` (history and diff only).
+    pub csv: bool,
     pub quiet: bool,
     pub style: Style,
     actor: Option<String>,
@@ -132,6 +144,11 @@ impl Ctx {
         if !self.quiet {
             let _ = writeln!(std::io::stderr(), "{}", message.as_ref());
         }
+    }
+
+    /// Prints a warning on stderr (even with `--quiet`: it may change the answer's meaning).
+    pub fn warn(&self, message: impl AsRef<str>) {
+        let _ = writeln!(std::io::stderr(), "warning: {}", message.as_ref());
     }
 
     /// The registry around `-C DIR` (or the current folder).
@@ -226,6 +243,7 @@ fn run(cli: Cli) -> CliResult {
         } else {
             Format::Human
         },
+        csv: cli.format == FormatArg::Csv && !cli.json,
         quiet: cli.quiet,
         style: Style::new(match cli.color {
             ColorArg::Auto => ColorChoice::Auto,
@@ -234,6 +252,9 @@ fn run(cli: Cli) -> CliResult {
         }),
         actor: cli.actor,
     };
+    if ctx.csv && !matches!(cli.command, Command::History(_) | Command::Diff(_)) {
+        return Err(history::csv_unsupported());
+    }
     match cli.command {
         Command::Init(args) => init::run(&ctx, args),
         Command::Validate(args) => validate::run(&ctx, args),
@@ -249,6 +270,9 @@ fn run(cli: Cli) -> CliResult {
         Command::Archive(args) => lifecycle::archive(&ctx, args),
         Command::Approve(args) => lifecycle::approve(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
+        Command::Resolve(args) => resolve::run(&ctx, args),
+        Command::History(args) => history::history(&ctx, args),
+        Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Completions { shell } => {
             let mut out = std::io::stdout().lock();

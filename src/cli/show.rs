@@ -17,6 +17,9 @@ pub struct ShowArgs {
     /// Read the registry at this revision.
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
+    /// Show the registry as the branch was at this time (RFC 3339, a date, `3 days ago`).
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
+    pub at: Option<jiff::Timestamp>,
 }
 
 /// A model as `show --json` prints it (DESIGN.md §4).
@@ -73,7 +76,11 @@ impl VersionView {
 
 pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
     let repo = ctx.open_registry()?;
-    let snapshot = Snapshot::at_rev(&repo, &args.rev)?;
+    let rev = match args.at {
+        Some(at) => crate::history::commit_at(&repo, &args.rev, at)?.to_string(),
+        None => args.rev.clone(),
+    };
+    let snapshot = Snapshot::at_rev(&repo, &rev)?;
     let mut out = std::io::stdout().lock();
     match args.target.as_deref() {
         None => {

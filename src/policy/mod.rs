@@ -55,6 +55,7 @@
 
 use crate::names::{self, NameKind};
 use crate::registry::{Config, Gate, ModelFile, StageConfig, VersionStatus};
+use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
@@ -225,6 +226,14 @@ impl Check {
     }
 }
 
+fn pass(rule: Rule, message: impl Into<String>) -> Check {
+    Check::new(rule, true, message)
+}
+
+fn fail(rule: Rule, message: impl Into<String>) -> Check {
+    Check::new(rule, false, message)
+}
+
 /// `pass requires: version 4 has held staging`.
 impl fmt::Display for Check {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -326,70 +335,63 @@ fn declared<'c>(config: &'c Config, name: &str) -> Option<&'c StageConfig> {
     config.stage(name).filter(|s| s.name != "none")
 }
 
+/// A check whose message depends on whether it passed.
+fn verdict(rule: Rule, passed: bool, yes: String, no: String) -> Check {
+    Check::new(rule, passed, if passed { yes } else { no })
+}
+
 fn stage_check(config: &Config, stage: &str) -> Check {
     if declared(config, stage).is_some() {
-        return Check::new(Rule::Stage, true, format!("stage {stage} is declared"));
+        return pass(Rule::Stage, format!("stage {stage} is declared"));
     }
-    let message = if stage == "none" {
-        "none (registered, in no stage) is not a stage to move a version to; use demote".into()
-    } else {
-        let names: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
-        let known = if names.is_empty() {
-            "none are declared".to_owned()
-        } else {
-            format!("declared: {}", names.join(", "))
-        };
-        format!("stage {stage} is not declared in regent.yaml ({known})")
+    if stage == "none" {
+        return fail(
+            Rule::Stage,
+            "none (registered, in no stage) is not a stage to move a version to; use demote",
+        );
+    }
+    let names: Vec<&str> = config.stages.iter().map(|s| s.name.as_str()).collect();
+    let known = match names.is_empty() {
+        true => "none are declared".to_owned(),
+        false => format!("declared: {}", names.join(", ")),
     };
-    Check::new(Rule::Stage, false, message)
+    fail(
+        Rule::Stage,
+        format!("stage {stage} is not declared in regent.yaml ({known})"),
+    )
 }
 
 fn exists_check(ctx: &Context, version: u64) -> Check {
-    if ctx.versions.contains_key(&version) {
-        Check::new(Rule::Exists, true, format!("version {version} exists"))
-    } else {
-        Check::new(
-            Rule::Exists,
-            false,
-            format!("version {version} does not exist"),
-        )
-    }
+    let exists = ctx.versions.contains_key(&version);
+    verdict(
+        Rule::Exists,
+        exists,
+        format!("version {version} exists"),
+        format!("version {version} does not exist"),
+    )
 }
 
 fn status_check(facts: &VersionFacts, version: u64, what: &str) -> Check {
-    match facts.status {
-        VersionStatus::Active => {
-            Check::new(Rule::Status, true, format!("version {version} is active"))
-        }
-        status => Check::new(
-            Rule::Status,
-            false,
-            format!(
-                "version {version} is {}; deprecated and archived versions cannot be {what}",
-                status.as_str()
-            ),
-        ),
-    }
+    let status = facts.status.as_str();
+    verdict(
+        Rule::Status,
+        facts.status == VersionStatus::Active,
+        format!("version {version} is active"),
+        format!("version {version} is {status}; deprecated and archived versions cannot be {what}"),
+    )
 }
 
 fn direct_check(ctx: &Context, stage: &StageConfig) -> Option<Check> {
-    if stage.direct != Some(false) {
-        return None;
-    }
-    let name = &stage.name;
-    Some(if ctx.via_pull_request {
-        Check::new(
+    let only = format!(
+        "stage {} changes only through a pull request (direct: false)",
+        stage.name
+    );
+    (stage.direct == Some(false)).then(|| {
+        verdict(
             Rule::Direct,
-            true,
-            format!(
-                "stage {name} changes only through a pull request (direct: false); this is one"
-            ),
-        )
-    } else {
-        Check::new(
-            Rule::Direct,
-            false,
-            format!("stage {name} changes only through a pull request (direct: false); use --pr"),
+            ctx.via_pull_request,
+            format!("{only}; this is one"),
+            format!("{only}; use --pr"),
         )
     })
 }
@@ -403,44 +405,30 @@ fn assign(ctx: &Context, version: u64, stage: &str, rollback: bool) -> Vec<Check
     let Some(config) = declared(ctx.config, stage) else {
         return vec![exists, stage_check(ctx.config, stage)];
     };
-    let mut out = vec![exists, stage_check(ctx.config, stage)];
     let what = if rollback {
         "rolled back to"
     } else {
         "promoted"
     };
-    out.push(status_check(facts, version, what));
+    let status = status_check(facts, version, what);
+    let mut out = vec![exists, stage_check(ctx.config, stage), status];
 
     if rollback {
-        let held = ctx.held.contains(&(stage.to_owned(), version));
-        out.push(if held {
-            Check::new(Rule::Requires, true, format!("version {version} held {stage} before"))
-        } else {
-            Check::new(
-                Rule::Requires,
-                false,
-                format!(
-                    "version {version} has never held {stage}; a rollback returns to an earlier holder (promote it instead)"
-                ),
-            )
-        });
+        out.push(verdict(
+            Rule::Requires,
+            ctx.held.contains(&(stage.to_owned(), version)),
+            format!("version {version} held {stage} before"),
+            format!("version {version} has never held {stage}; a rollback returns to an earlier holder (promote it instead)"),
+        ));
     } else {
-        for required in &config.requires {
-            let held = ctx.held.contains(&(required.clone(), version));
-            out.push(if held {
-                Check::new(
-                    Rule::Requires,
-                    true,
-                    format!("version {version} has held {required}"),
-                )
-            } else {
-                Check::new(
-                    Rule::Requires,
-                    false,
-                    format!("version {version} has never been in {required}"),
-                )
-            });
-        }
+        out.extend(config.requires.iter().map(|required| {
+            verdict(
+                Rule::Requires,
+                ctx.held.contains(&(required.clone(), version)),
+                format!("version {version} has held {required}"),
+                format!("version {version} has never been in {required}"),
+            )
+        }));
     }
 
     let current = ctx.model.stages.get(stage).copied();
@@ -463,28 +451,22 @@ fn assign(ctx: &Context, version: u64, stage: &str, rollback: bool) -> Vec<Check
             &config.approvers,
         ));
     }
-
     out.extend(direct_check(ctx, config));
-
     out.push(match current {
-        Some(v) if v == version => Check::new(
+        Some(v) if v == version => fail(
             Rule::NoChange,
-            false,
             format!("version {version} is already in {stage}; nothing to do"),
         ),
-        Some(v) if rollback => Check::new(
+        Some(v) if rollback => pass(
             Rule::NoChange,
-            true,
             format!("{stage} rolls back from v{v} to v{version}"),
         ),
-        Some(v) => Check::new(
+        Some(v) => pass(
             Rule::NoChange,
-            true,
             format!("{stage} moves from v{v} to v{version}"),
         ),
-        None => Check::new(
+        None => pass(
             Rule::NoChange,
-            true,
             format!("{stage} is empty; v{version} moves in"),
         ),
     });
@@ -492,16 +474,15 @@ fn assign(ctx: &Context, version: u64, stage: &str, rollback: bool) -> Vec<Check
 }
 
 fn demote(ctx: &Context, stage: &str) -> Vec<Check> {
-    let Some(config) = declared(ctx.config, stage) else {
-        return vec![stage_check(ctx.config, stage)];
-    };
     let mut out = vec![stage_check(ctx.config, stage)];
+    let Some(config) = declared(ctx.config, stage) else {
+        return out;
+    };
     out.extend(direct_check(ctx, config));
     out.push(match ctx.model.stages.get(stage) {
-        Some(v) => Check::new(Rule::NoChange, true, format!("v{v} leaves {stage}")),
-        None => Check::new(
+        Some(v) => pass(Rule::NoChange, format!("v{v} leaves {stage}")),
+        None => fail(
             Rule::NoChange,
-            false,
             format!("stage {stage} is empty; nothing to demote"),
         ),
     });
@@ -514,50 +495,42 @@ fn set_alias(ctx: &Context, alias: &str, version: u64) -> Vec<Check> {
         return vec![exists];
     };
     let mut out = vec![exists, status_check(facts, version, "given an alias")];
-
-    if let Some(policy) = ctx.config.aliases.get(alias) {
-        let required = policy.approvals.unwrap_or(0);
-        if required > 0 {
-            let target = ApprovalTarget::Alias(alias.to_owned());
-            out.push(approvals_check(
-                ctx,
-                version,
-                &target,
-                required,
-                &policy.approvers,
-            ));
-        }
+    if let Some(policy) = ctx.config.aliases.get(alias)
+        && let Some(required) = policy.approvals.filter(|n| *n > 0)
+    {
+        let target = ApprovalTarget::Alias(alias.to_owned());
+        out.push(approvals_check(
+            ctx,
+            version,
+            &target,
+            required,
+            &policy.approvers,
+        ));
     }
 
     let model = &ctx.model.name;
     out.push(if let Err(e) = names::check(NameKind::Alias, alias) {
-        Check::new(Rule::Alias, false, e.to_string())
+        fail(Rule::Alias, e.to_string())
     } else if alias == "none" || ctx.config.stage(alias).is_some() {
-        Check::new(
+        fail(
             Rule::Alias,
-            false,
-            format!(
-                "alias {alias} has the name of a stage; models:/{model}@{alias} and models:/{model}/{alias} would be confused"
-            ),
+            format!("alias {alias} has the name of a stage; models:/{model}@{alias} and models:/{model}/{alias} would be confused"),
         )
     } else {
-        Check::new(Rule::Alias, true, format!("alias {alias} is not a stage name"))
+        pass(Rule::Alias, format!("alias {alias} is not a stage name"))
     });
 
     out.push(match ctx.model.aliases.get(alias) {
-        Some(v) if *v == version => Check::new(
+        Some(v) if *v == version => fail(
             Rule::NoChange,
-            false,
             format!("alias {alias} already names v{version}; nothing to do"),
         ),
-        Some(v) => Check::new(
+        Some(v) => pass(
             Rule::NoChange,
-            true,
             format!("alias {alias} moves from v{v} to v{version}"),
         ),
-        None => Check::new(
+        None => pass(
             Rule::NoChange,
-            true,
             format!("alias {alias} is new; it names v{version}"),
         ),
     });
@@ -566,14 +539,9 @@ fn set_alias(ctx: &Context, alias: &str, version: u64) -> Vec<Check> {
 
 fn remove_alias(ctx: &Context, alias: &str) -> Check {
     match ctx.model.aliases.get(alias) {
-        Some(v) => Check::new(
+        Some(v) => pass(Rule::NoChange, format!("alias {alias} (v{v}) is removed")),
+        None => fail(
             Rule::NoChange,
-            true,
-            format!("alias {alias} (v{v}) is removed"),
-        ),
-        None => Check::new(
-            Rule::NoChange,
-            false,
             format!("alias {alias} does not exist; nothing to remove"),
         ),
     }
@@ -587,36 +555,30 @@ fn approvals_check(
     approvers: &[String],
 ) -> Check {
     let counted = counting_approvers(ctx, version, target, approvers);
-    let n = counted.len();
-    let names = counted.join(", ");
-    let required = required as usize;
-    if n >= required {
-        let message = if n == required {
-            format!("{n} of {required} approvals: {names}")
-        } else {
-            format!("{n} approvals ({required} required): {names}")
-        };
-        return Check::new(Rule::Approvals, true, message);
-    }
-    let so_far = if n == 0 {
-        String::new()
-    } else {
-        format!(" ({names})")
+    let (n, required, names) = (counted.len(), required as usize, counted.join(", "));
+    let message = match n.cmp(&required) {
+        Ordering::Equal => format!("{n} of {required} approvals: {names}"),
+        Ordering::Greater => format!("{n} approvals ({required} required): {names}"),
+        Ordering::Less if approvers.is_empty() => {
+            format!("{n} of {required} approvals; approvers: none listed, so nobody can approve")
+        }
+        Ordering::Less if n == 0 => {
+            format!(
+                "0 of {required} approvals; approvers: {}",
+                approvers.join(", ")
+            )
+        }
+        Ordering::Less => format!(
+            "{n} of {required} approvals ({names}); approvers: {}",
+            approvers.join(", ")
+        ),
     };
-    let who = if approvers.is_empty() {
-        "none listed, so nobody can approve".to_owned()
-    } else {
-        approvers.join(", ")
-    };
-    Check::new(
-        Rule::Approvals,
-        false,
-        format!("{n} of {required} approvals{so_far}; approvers: {who}"),
-    )
+    Check::new(Rule::Approvals, n >= required, message)
 }
 
-/// The checks of one gate, one per bound, on `facts` (version `version`) going to `stage`,
-/// whose current holder is `holder` (its number, and its facts if known).
+/// The checks of one gate, one per bound (`min`, `max`, `max_regression`), on
+/// version `version` going to `stage`, whose holder is `holder` (its number, and
+/// its facts if known).
 fn gate_checks(
     gate: &Gate,
     version: u64,
@@ -628,82 +590,56 @@ fn gate_checks(
 ) {
     let metric = gate.metric.as_str();
     let value = facts.metrics.get(metric).copied();
-    // Fails when the candidate's value is unusable; `bound` names the bound.
-    let unusable = |bound: String| -> Option<Check> {
-        match value {
-            None => Some(Check::new(
-                Rule::Gate,
-                false,
-                format!("metric `{metric}` is missing from version {version} ({bound})"),
-            )),
-            Some(x) if x.is_nan() => Some(Check::new(
-                Rule::Gate,
-                false,
-                format!("metric `{metric}` of version {version} is not a number ({bound})"),
-            )),
-            Some(_) => None,
-        }
+    let bounds = [
+        ("min", gate.min),
+        ("max", gate.max),
+        ("max_regression", gate.max_regression),
+    ];
+    let unusable = |bound: &str| match value {
+        None => Some(fail(
+            Rule::Gate,
+            format!("metric `{metric}` is missing from version {version} ({bound})"),
+        )),
+        Some(x) if x.is_nan() => Some(fail(
+            Rule::Gate,
+            format!("metric `{metric}` of version {version} is not a number ({bound})"),
+        )),
+        Some(_) => None,
     };
-
-    if gate.min.is_none() && gate.max.is_none() && gate.max_regression.is_none() {
-        out.push(unusable("gate with no bound".into()).unwrap_or_else(|| {
-            Check::new(Rule::Gate, true, format!("metric `{metric}` is recorded"))
-        }));
+    if bounds.iter().all(|(_, limit)| limit.is_none()) {
+        let recorded = || pass(Rule::Gate, format!("metric `{metric}` is recorded"));
+        out.push(unusable("gate with no bound").unwrap_or_else(recorded));
     }
-    if let Some(min) = gate.min {
-        out.push(unusable(format!("min {}", Num(min))).unwrap_or_else(|| {
-            let x = value.unwrap_or_default();
-            if x >= min {
-                Check::new(
-                    Rule::Gate,
-                    true,
-                    format!("{metric} {} >= {} (min)", Num(x), Num(min)),
-                )
-            } else {
-                Check::new(
-                    Rule::Gate,
-                    false,
-                    format!("{metric} {} < {} (min)", Num(x), Num(min)),
-                )
-            }
-        }));
-    }
-    if let Some(max) = gate.max {
-        out.push(unusable(format!("max {}", Num(max))).unwrap_or_else(|| {
-            let x = value.unwrap_or_default();
-            if x <= max {
-                Check::new(
-                    Rule::Gate,
-                    true,
-                    format!("{metric} {} <= {} (max)", Num(x), Num(max)),
-                )
-            } else {
-                Check::new(
-                    Rule::Gate,
-                    false,
-                    format!("{metric} {} > {} (max)", Num(x), Num(max)),
-                )
-            }
-        }));
-    }
-    if let Some(allowed) = gate.max_regression {
-        let bound = format!("max_regression {}", Num(allowed));
-        if rollback {
-            out.push(Check::new(
+    for (kind, limit) in bounds {
+        let Some(limit) = limit else { continue };
+        let bound = format!("{kind} {}", Num(limit));
+        if kind == "max_regression" && rollback {
+            out.push(pass(
                 Rule::Gate,
-                true,
                 format!("{metric} {bound}: not applied to a rollback"),
             ));
-        } else {
-            out.push(unusable(bound.clone()).unwrap_or_else(|| {
-                let x = value.unwrap_or_default();
-                regression_check(gate, x, allowed, &bound, stage, holder)
-            }));
+            continue;
         }
+        let x = value.unwrap_or_default();
+        out.push(unusable(&bound).unwrap_or_else(|| match kind {
+            "min" => verdict(
+                Rule::Gate,
+                x >= limit,
+                format!("{metric} {} >= {} (min)", Num(x), Num(limit)),
+                format!("{metric} {} < {} (min)", Num(x), Num(limit)),
+            ),
+            "max" => verdict(
+                Rule::Gate,
+                x <= limit,
+                format!("{metric} {} <= {} (max)", Num(x), Num(limit)),
+                format!("{metric} {} > {} (max)", Num(x), Num(limit)),
+            ),
+            _ => regression_check(gate, x, limit, &bound, stage, holder),
+        }));
     }
 }
 
-/// `max_regression` of `gate` for a candidate value `x`.
+/// `max_regression: allowed` of `gate` for a candidate value `x`.
 fn regression_check(
     gate: &Gate,
     x: f64,
@@ -713,61 +649,40 @@ fn regression_check(
     holder: Option<(u64, Option<&VersionFacts>)>,
 ) -> Check {
     let metric = gate.metric.as_str();
-    let pass = |why: String| Check::new(Rule::Gate, true, format!("{metric} {bound}: {why}"));
+    let skip = |why: String| pass(Rule::Gate, format!("{metric} {bound}: {why}"));
     let Some((h, holder_facts)) = holder else {
-        return pass(format!("{stage} is empty, nothing to compare with"));
+        return skip(format!("{stage} is empty, nothing to compare with"));
     };
     let Some(facts) = holder_facts else {
-        return pass(format!(
+        return skip(format!(
             "v{h} (in {stage}) is not a known version, nothing to compare with"
         ));
     };
     let old = match facts.metrics.get(metric) {
         Some(old) if !old.is_nan() => *old,
-        Some(_) => return pass(format!("`{metric}` of v{h} (in {stage}) is not a number")),
+        Some(_) => return skip(format!("`{metric}` of v{h} (in {stage}) is not a number")),
         None => {
-            return pass(format!(
+            return skip(format!(
                 "v{h} (in {stage}) has no `{metric}`, nothing to compare with"
             ));
         }
     };
     let higher_is_better = gate.higher_is_better.unwrap_or(true);
-    let (worse, verb) = if higher_is_better {
-        (round(old - x), "dropped")
-    } else {
-        (round(x - old), "rose")
+    let (worse, verb, direction) = match higher_is_better {
+        true => (round(old - x), "dropped", "higher is better"),
+        false => (round(x - old), "rose", "lower is better"),
     };
     let change = format!("from v{h} ({} → {})", Num(old), Num(x));
-    let passed = worse <= allowed;
-    if passed && worse <= 0.0 {
-        let direction = if higher_is_better {
-            "higher is better"
-        } else {
-            "lower is better"
-        };
-        return pass(format!("no regression {change}; {direction}"));
+    if worse <= 0.0 && worse <= allowed {
+        return skip(format!("no regression {change}; {direction}"));
     }
-    if passed {
-        Check::new(
-            Rule::Gate,
-            true,
-            format!(
-                "{metric} {verb} {} {change}, within {} allowed",
-                Num(worse),
-                Num(allowed)
-            ),
-        )
-    } else {
-        Check::new(
-            Rule::Gate,
-            false,
-            format!(
-                "{metric} {verb} {} {change}, more than {} allowed",
-                Num(worse),
-                Num(allowed)
-            ),
-        )
-    }
+    let (worse, allowed_n) = (Num(worse), Num(allowed));
+    verdict(
+        Rule::Gate,
+        worse.0 <= allowed,
+        format!("{metric} {verb} {worse} {change}, within {allowed_n} allowed"),
+        format!("{metric} {verb} {worse} {change}, more than {allowed_n} allowed"),
+    )
 }
 
 /// `x` rounded to 12 significant digits: float noise (`0.93 - 0.91`) removed.

@@ -973,10 +973,10 @@ fn arb_gate() -> impl Strategy<Value = Gate> {
 
 fn arb_stage(name: &'static str) -> impl Strategy<Value = StageConfig> {
     (
-        proptest::sample::subsequence(&STAGES[..], 0..=2),
+        proptest::sample::subsequence(&STAGES[..], 0..=1),
         proptest::option::of(0u32..3),
         proptest::sample::subsequence(&PRINCIPALS[..], 0..=3),
-        proptest::collection::vec(arb_gate(), 0..3),
+        proptest::collection::vec(arb_gate(), 0..=2),
         proptest::option::of(any::<bool>()),
         proptest::option::of(proptest::option::of(0u32..2)),
     )
@@ -999,12 +999,11 @@ fn arb_stage(name: &'static str) -> impl Strategy<Value = StageConfig> {
 
 fn arb_facts() -> impl Strategy<Value = VersionFacts> {
     (
-        pick(&[
-            VersionStatus::Active,
-            VersionStatus::Active,
-            VersionStatus::Deprecated,
-            VersionStatus::Archived,
-        ]),
+        prop_oneof![
+            6 => Just(VersionStatus::Active),
+            1 => Just(VersionStatus::Deprecated),
+            1 => Just(VersionStatus::Archived),
+        ],
         proptest::option::of(arb_value()),
         proptest::option::of(0.0..100.0f64),
         pick(&USERS),
@@ -1038,10 +1037,10 @@ fn arb_approval() -> impl Strategy<Value = Approval> {
 
 fn arb_request() -> impl Strategy<Value = Request> {
     prop_oneof![
-        (1u64..6, pick(&TARGET_STAGES)).prop_map(|(version, s)| promote(version, s)),
-        (1u64..6, pick(&TARGET_STAGES)).prop_map(|(version, s)| rollback(version, s)),
+        (1u64..7, pick(&TARGET_STAGES)).prop_map(|(version, s)| promote(version, s)),
+        (1u64..7, pick(&TARGET_STAGES)).prop_map(|(version, s)| rollback(version, s)),
         pick(&TARGET_STAGES).prop_map(|s| Request::Demote { stage: s.into() }),
-        (pick(&ALIASES), 1u64..6).prop_map(|(a, version)| set_alias(a, version)),
+        (pick(&ALIASES), 1u64..7).prop_map(|(a, version)| set_alias(a, version)),
         pick(&ALIASES).prop_map(|a| Request::RemoveAlias { alias: a.into() }),
     ]
 }
@@ -1078,11 +1077,11 @@ fn arb_world() -> impl Strategy<Value = World> {
         });
     (
         config,
-        proptest::collection::btree_map(1u64..6, arb_facts(), 0..5),
+        proptest::collection::vec(arb_facts(), 5),
         proptest::collection::btree_map(pick(&STAGES), 1u64..7, 0..3),
         proptest::collection::btree_map(pick(&ALIASES), 1u64..7, 0..3),
-        proptest::collection::btree_set((pick(&STAGES).prop_map(String::from), 1u64..6), 0..6),
-        proptest::collection::vec(arb_approval(), 0..6),
+        proptest::collection::btree_set((pick(&STAGES).prop_map(String::from), 1u64..6), 0..12),
+        proptest::collection::vec(arb_approval(), 0..10),
         pick(&USERS),
         any::<bool>(),
     )
@@ -1101,7 +1100,7 @@ fn arb_world() -> impl Strategy<Value = World> {
                         .collect(),
                     ..Default::default()
                 },
-                versions,
+                versions: (1..).zip(versions).collect(),
                 held,
                 approvals,
                 actor: actor.into(),

@@ -4,6 +4,7 @@ mod common;
 
 mod bad_input;
 mod init;
+mod lifecycle;
 mod quickstart;
 mod runs;
 mod show;

@@ -1,0 +1,159 @@
+//! `regent resolve URI`: a model URI to the artifact it names, at any
+//! revision or time, so `$(regent resolve models:/churn/production)` works.
+
+use super::{CliError, CliResult, Ctx};
+use crate::names::{self, NameKind};
+use crate::output::{Format, write_json};
+use crate::registry::{Layout, VersionStatus};
+use crate::snapshot::Snapshot;
+use std::io::Write;
+
+#[derive(Debug, clap::Args)]
+pub struct ResolveArgs {
+    /// models:/MODEL/VERSION, models:/MODEL/STAGE, models:/MODEL/latest or models:/MODEL@ALIAS.
+    pub uri: String,
+    /// Resolve at this revision.
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+    /// Resolve as the branch was at this time (RFC 3339, a date, `3 days ago`).
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
+    pub at: Option<jiff::Timestamp>,
+}
+
+/// What a model URI names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    Version(u64),
+    Stage(String),
+    Alias(String),
+    Latest,
+}
+
+/// Parses `models:/m/3`, `models:/m/production`, `models:/m/latest`, `models:/m@champion`.
+pub fn parse_uri(uri: &str) -> Result<(String, Reference), String> {
+    let rest = uri
+        .strip_prefix("models:/")
+        .ok_or_else(|| format!("{uri:?} is not a model URI; use models:/MODEL/VERSION, models:/MODEL/STAGE or models:/MODEL@ALIAS"))?;
+    let (model, reference) = if let Some((model, alias)) = rest.split_once('@') {
+        names::check(NameKind::Alias, alias).map_err(|e| e.to_string())?;
+        (model, Reference::Alias(alias.to_owned()))
+    } else if let Some((model, part)) = rest.split_once('/') {
+        let reference = if part == "latest" {
+            Reference::Latest
+        } else if let Ok(n) = part.parse::<u64>() {
+            if n == 0 {
+                return Err("versions are numbered from 1".into());
+            }
+            Reference::Version(n)
+        } else {
+            names::check(NameKind::Stage, part).map_err(|e| e.to_string())?;
+            Reference::Stage(part.to_owned())
+        };
+        (model, reference)
+    } else {
+        return Err(format!(
+            "{uri:?} names no version: add /VERSION, /STAGE, /latest or @ALIAS"
+        ));
+    };
+    names::check(NameKind::Model, model).map_err(|e| e.to_string())?;
+    Ok((model.to_owned(), reference))
+}
+
+pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
+    let (model, reference) = parse_uri(&args.uri).map_err(CliError::error)?;
+    let repo = ctx.open_registry()?;
+    let rev = match args.at {
+        Some(at) => crate::history::commit_at(&repo, &args.rev, at)?.to_string(),
+        None => args.rev.clone(),
+    };
+    let snapshot = Snapshot::at_rev(&repo, &rev)?;
+    let nothing = |why: String| CliError::no(format!("{} resolves to nothing: {why}", args.uri));
+    if !snapshot.exists(&Layout::model(&model)) {
+        return Err(nothing(format!("there is no model {model}")));
+    }
+    let file = snapshot
+        .model(&model)
+        .map_err(|d| CliError::bad_files(format!("model {model} is invalid"), d))?
+        .value;
+    let numbers = snapshot.version_numbers(&model)?;
+    let (version, stage, alias) = match &reference {
+        Reference::Version(n) => (Some(*n).filter(|n| numbers.contains(n)), None, None),
+        Reference::Stage(s) => (file.stages.get(s).copied(), Some(s.clone()), None),
+        Reference::Alias(a) => (file.aliases.get(a).copied(), None, Some(a.clone())),
+        Reference::Latest => {
+            let mut latest = None;
+            for n in numbers.iter().rev() {
+                let v = snapshot
+                    .version(&model, *n)
+                    .map_err(|d| CliError::bad_files("invalid version", d))?;
+                if v.value.status == VersionStatus::Active {
+                    latest = Some(*n);
+                    break;
+                }
+            }
+            (latest, None, None)
+        }
+    };
+    let version = version.ok_or_else(|| match &reference {
+        Reference::Version(n) => nothing(format!("{model} has no version {n}")),
+        Reference::Stage(s) => nothing(format!("no version of {model} is in {s}")),
+        Reference::Alias(a) => nothing(format!("{model} has no alias {a}")),
+        Reference::Latest => nothing(format!("{model} has no active version")),
+    })?;
+    let v = snapshot
+        .version(&model, version)
+        .map_err(|d| CliError::bad_files(format!("{model} v{version} is invalid"), d))?
+        .value;
+    let mut out = std::io::stdout().lock();
+    match ctx.format {
+        Format::Json => write_json(
+            &mut out,
+            &serde_json::json!({
+                "model": model,
+                "version": version,
+                "stage": stage,
+                "alias": alias,
+                "artifact": {"uri": v.artifact.uri, "digest": v.artifact.digest},
+                "commit": snapshot.commit.map(|c| c.to_string()),
+            }),
+        )?,
+        Format::Human => writeln!(out, "{}", v.artifact.uri)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_model_uris() {
+        assert_eq!(
+            parse_uri("models:/churn/3"),
+            Ok(("churn".into(), Reference::Version(3)))
+        );
+        assert_eq!(
+            parse_uri("models:/churn/production"),
+            Ok(("churn".into(), Reference::Stage("production".into())))
+        );
+        assert_eq!(
+            parse_uri("models:/churn@champion"),
+            Ok(("churn".into(), Reference::Alias("champion".into())))
+        );
+        assert_eq!(
+            parse_uri("models:/churn/latest"),
+            Ok(("churn".into(), Reference::Latest))
+        );
+        for bad in [
+            "churn/3",
+            "models:/churn",
+            "models:/../x/1",
+            "models:/churn/0",
+            "models:/churn@Champ",
+            "models:/churn/Prod",
+        ] {
+            assert!(parse_uri(bad).is_err(), "{bad}");
+        }
+    }
+}
