@@ -470,6 +470,9 @@ enum PushOutcome {
 }
 
 /// Pushes the commit and its tags in one atomic push: all or nothing.
+/// `--porcelain` reports each ref's fate on stdout; a branch rejected
+/// because the remote moved is a lost race (retry), a tag that exists while
+/// the branch would have been accepted is a real conflict.
 fn push_atomically(
     repo: &Repo,
     target: &PushTarget,
@@ -487,35 +490,56 @@ fn push_atomically(
     for (name, id) in tags {
         args.push(format!("{id}:refs/tags/{name}"));
     }
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    match crate::git::run_git(&git_dir(repo), &args) {
-        Ok(_) => Ok(PushOutcome::Done),
-        Err(GitError::Command { stderr, command }) => {
-            let raced = [
-                "fetch first",
-                "non-fast-forward",
-                "stale info",
-                "cannot lock ref",
-                "failed to update ref",
-            ]
-            .iter()
-            .any(|m| stderr.contains(m));
-            if raced {
-                Ok(PushOutcome::Raced)
-            } else if stderr.contains("already exists") {
-                Err(GitError::TagExists(
-                    tags.iter()
-                        .map(|(n, _)| n.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                        + " on the remote",
-                ))
-            } else {
-                Err(GitError::Command { command, stderr })
-            }
-        }
-        Err(e) => Err(e),
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(git_dir(repo))
+        .args(&args)
+        .output()
+        .map_err(|source| GitError::Io {
+            context: "running the system `git`".into(),
+            source,
+        })?;
+    if output.status.success() {
+        return Ok(PushOutcome::Done);
     }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = crate::git::strip_credentials(String::from_utf8_lossy(&output.stderr).trim());
+    let branch_line = stdout
+        .lines()
+        .find(|l| l.contains(&format!(":{}\t", target.branch)));
+    let moved = |text: &str| {
+        [
+            "fetch first",
+            "non-fast-forward",
+            "stale info",
+            "cannot lock ref",
+            "failed to update ref",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+    };
+    let branch_rejected =
+        branch_line.is_some_and(|l| l.starts_with('!') && !l.contains("atomic push failed"));
+    if branch_rejected || moved(&stderr) || branch_line.is_some_and(moved) {
+        return Ok(PushOutcome::Raced);
+    }
+    let existing: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with('!') && l.contains("already exists"))
+        .filter_map(|l| l.split('\t').nth(1))
+        .filter_map(|refs| refs.split_once(":refs/tags/").map(|(_, name)| name))
+        .collect();
+    if !existing.is_empty() {
+        return Err(GitError::TagExists(format!(
+            "{} on {}",
+            existing.join(", "),
+            target.remote
+        )));
+    }
+    Err(GitError::Command {
+        command: args.join(" "),
+        stderr: format!("{stderr}\n{}", stdout.trim()).trim().to_owned(),
+    })
 }
 
 /// Where to run the system `git`: the working tree, or a bare repository.

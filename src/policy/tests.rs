@@ -1113,11 +1113,42 @@ fn arb_world() -> impl Strategy<Value = World> {
         )
 }
 
+/// The approval a request would need from `actor`, or a stray one for requests without a target.
+fn approval_for(request: &Request, actor: &str) -> Approval {
+    let (version, target) = match request {
+        Request::Promote { version, stage } | Request::Rollback { version, stage } => {
+            (*version, ApprovalTarget::Stage(stage.clone()))
+        }
+        Request::SetAlias { alias, version } => (*version, ApprovalTarget::Alias(alias.clone())),
+        Request::Demote { stage } => (1, ApprovalTarget::Stage(stage.clone())),
+        Request::RemoveAlias { alias } => (1, ApprovalTarget::Alias(alias.clone())),
+    };
+    Approval {
+        actor: actor.into(),
+        version,
+        target,
+    }
+}
+
+/// A world and a request, with some approvals that match the request.
+fn arb_case() -> impl Strategy<Value = (World, Request)> {
+    (
+        arb_world(),
+        arb_request(),
+        proptest::sample::subsequence(&USERS[..], 0..=4),
+    )
+        .prop_map(|(mut w, request, approvers)| {
+            let matching = approvers.iter().map(|a| approval_for(&request, a));
+            w.approvals.extend(matching);
+            (w, request)
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn judge_is_total_ordered_and_consistent(w in arb_world(), request in arb_request()) {
+    fn judge_is_total_ordered_and_consistent((w, request) in arb_case()) {
         let d = w.judge(&request);
         prop_assert!(!d.checks.is_empty());
         prop_assert_eq!(d.allowed(), d.failures().next().is_none());
@@ -1127,10 +1158,15 @@ proptest! {
     }
 
     #[test]
-    fn an_approval_never_hurts(w in arb_world(), request in arb_request(), extra in arb_approval()) {
+    fn an_approval_never_hurts(
+        (w, request) in arb_case(),
+        extra in arb_approval(),
+        matching in pick(&USERS),
+        which in any::<bool>(),
+    ) {
         let before = w.judge(&request);
         let mut more = w.clone();
-        more.approvals.push(extra);
+        more.approvals.push(if which { extra } else { approval_for(&request, matching) });
         let after = more.judge(&request);
         prop_assert_eq!(before.checks.len(), after.checks.len());
         for (b, a) in before.checks.iter().zip(&after.checks) {
@@ -1141,24 +1177,26 @@ proptest! {
     }
 
     #[test]
-    fn an_archived_version_is_never_allowed(mut w in arb_world(), request in arb_request()) {
-        if let Some(v) = request.version()
-            && let Some(facts) = w.versions.get_mut(&v)
-        {
+    fn an_archived_version_is_never_allowed((mut w, request) in arb_case()) {
+        let Some(v) = request.version() else { return Ok(()) };
+        if let Some(facts) = w.versions.get_mut(&v) {
             facts.status = VersionStatus::Archived;
         }
         let d = w.judge(&request);
-        if request.version().is_some() {
-            prop_assert!(!d.allowed(), "{}", d);
-        }
+        prop_assert!(!d.allowed(), "{}", d);
     }
 
     #[test]
-    fn removing_a_gate_never_hurts(w in arb_world(), request in arb_request(), which in any::<prop::sample::Index>()) {
+    fn removing_a_gate_never_hurts(
+        (w, request) in arb_case(),
+        which in any::<prop::sample::Index>(),
+    ) {
         let before = w.judge(&request);
         let Some(stage) = request.stage() else { return Ok(()) };
         let mut fewer = w.clone();
-        let Some(config) = fewer.config.stages.iter_mut().find(|s| s.name == stage) else { return Ok(()) };
+        let Some(config) = fewer.config.stages.iter_mut().find(|s| s.name == stage) else {
+            return Ok(());
+        };
         if config.gates.is_empty() {
             return Ok(());
         }

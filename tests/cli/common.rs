@@ -54,21 +54,35 @@ impl TestEnv {
         env
     }
 
+    /// The fixed environment every process of a test runs with.
+    pub fn env_vars(&self) -> Vec<(String, std::ffi::OsString)> {
+        let fixed = [
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+            ("GIT_AUTHOR_NAME", "Test Author"),
+            ("GIT_AUTHOR_EMAIL", "author@example.com"),
+            ("GIT_AUTHOR_DATE", "@1767323045 +0000"),
+            ("GIT_COMMITTER_NAME", "Test Committer"),
+            ("GIT_COMMITTER_EMAIL", "committer@example.com"),
+            ("GIT_COMMITTER_DATE", "@1767323045 +0000"),
+            ("REGENT_ACTOR", "tester"),
+            ("REGENT_NOW", "2026-01-02T03:04:05Z"),
+            ("LANG", "C.UTF-8"),
+        ];
+        let mut vars: Vec<(String, std::ffi::OsString)> = fixed
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).into()))
+            .collect();
+        vars.push(("PATH".into(), std::env::var_os("PATH").unwrap_or_default()));
+        vars.push(("HOME".into(), self.root.join("home").into_os_string()));
+        vars
+    }
+
     fn apply_env(&self, cmd: &mut Command) {
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("HOME", self.root.join("home"))
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_AUTHOR_NAME", "Test Author")
-            .env("GIT_AUTHOR_EMAIL", "author@example.com")
-            .env("GIT_AUTHOR_DATE", "@1767323045 +0000")
-            .env("GIT_COMMITTER_NAME", "Test Committer")
-            .env("GIT_COMMITTER_EMAIL", "committer@example.com")
-            .env("GIT_COMMITTER_DATE", "@1767323045 +0000")
-            .env("REGENT_ACTOR", "tester")
-            .env("REGENT_NOW", "2026-01-02T03:04:05Z")
-            .env("LANG", "C.UTF-8");
+        cmd.env_clear();
+        for (key, value) in self.env_vars() {
+            cmd.env(key, value);
+        }
     }
 
     /// The `regent` binary, started in the repository.
@@ -82,6 +96,29 @@ impl TestEnv {
         self.apply_env(&mut cmd);
         cmd.current_dir(dir);
         cmd
+    }
+
+    /// Starts `regent ARGS` in `dir` without waiting (for races).
+    pub fn spawn_regent(
+        &self,
+        dir: &Path,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> std::process::Child {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("regent"));
+        cmd.env_clear();
+        for (key, value) in self.env_vars() {
+            cmd.env(key, value);
+        }
+        for (key, value) in vars {
+            cmd.env(key, value);
+        }
+        cmd.current_dir(dir)
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("regent starts")
     }
 
     /// Runs `regent ARGS` in the repository.

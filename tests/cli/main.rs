@@ -5,6 +5,7 @@ mod common;
 mod bad_input;
 mod init;
 mod lifecycle;
+mod push;
 mod quickstart;
 mod runs;
 mod show;

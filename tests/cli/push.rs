@@ -1,0 +1,248 @@
+//! `--push` against real bare remotes: publishing, stale clones, and many
+//! processes racing to register against one remote.
+
+use crate::common::TestEnv;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+/// A bare `origin.git` holding a registry, and a way to clone it.
+struct Remote {
+    env: TestEnv,
+    origin: PathBuf,
+}
+
+impl Remote {
+    fn new() -> Remote {
+        let env = TestEnv::with_registry();
+        let origin = env.root.join("origin.git");
+        env.git_in(
+            &env.root,
+            &[
+                "init",
+                "-q",
+                "--bare",
+                "-b",
+                "main",
+                origin.to_str().unwrap(),
+            ],
+        );
+        env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+        env.git(&["push", "-q", "-u", "origin", "main"]);
+        Remote { env, origin }
+    }
+
+    fn clone(&self, name: &str) -> PathBuf {
+        let dir = self.env.root.join(name);
+        self.env.git_in(
+            &self.env.root,
+            &[
+                "clone",
+                "-q",
+                self.origin.to_str().unwrap(),
+                dir.to_str().unwrap(),
+            ],
+        );
+        dir
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        self.env.git_in(&self.origin, args)
+    }
+}
+
+/// --push publishes the commit and its tag; the local branch follows.
+#[test]
+fn push_publishes_commit_and_tags() {
+    let remote = Remote::new();
+    let env = &remote.env;
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1", "--push"]);
+    assert_eq!(remote.git(&["rev-parse", "main"]).trim(), env.head());
+    assert_eq!(
+        remote.git(&["rev-parse", "m@v1^{commit}"]).trim(),
+        env.head()
+    );
+    assert_eq!(remote.git(&["cat-file", "-t", "m@v1"]).trim(), "tag");
+    env.run_ok(&["promote", "m", "1", "--to", "staging", "--push"]);
+    assert_eq!(
+        remote.git(&["rev-parse", "m#staging#1^{commit}"]).trim(),
+        env.head()
+    );
+}
+
+/// A clone behind the remote builds its event on the remote's head: the
+/// version number is the next free one, and the clone fast-forwards.
+#[test]
+fn push_from_a_stale_clone_renumbers() {
+    let remote = Remote::new();
+    let a = remote.clone("a");
+    let b = remote.clone("b");
+    let env = &remote.env;
+    assert!(
+        env.regent_in(&a)
+            .args(["register", "m", "--artifact", "s3://a", "--push"])
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = env
+        .regent_in(&b)
+        .args(["register", "m", "--artifact", "s3://b", "--push"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "m/2\n");
+    assert_eq!(
+        env.git_in(&b, &["rev-parse", "HEAD"]),
+        remote.git(&["rev-parse", "main"])
+    );
+    assert!(
+        b.join("models/m/versions/1.yaml").is_file(),
+        "b fast-forwarded over a's version"
+    );
+    assert_eq!(env.git_in(&b, &["status", "--porcelain"]), "");
+}
+
+/// A refusal is judged on the remote's state: what was allowed locally may
+/// not be once the remote moved, and then nothing is pushed.
+#[test]
+fn push_judges_the_policy_on_the_remote_head() {
+    let remote = Remote::new();
+    let a = remote.clone("a");
+    let b = remote.clone("b");
+    let env = &remote.env;
+    let run = |dir: &PathBuf, args: &[&str]| env.regent_in(dir).args(args).output().unwrap();
+    assert!(
+        run(&a, &["register", "m", "--artifact", "s3://1", "--push"])
+            .status
+            .success()
+    );
+    env.git_in(&b, &["pull", "-q"]);
+    // a archives v1 on the remote; b, not knowing, tries to promote it.
+    assert!(run(&a, &["archive", "m", "1", "--push"]).status.success());
+    let before = remote.git(&["rev-parse", "main"]);
+    let out = run(&b, &["promote", "m", "1", "--to", "staging", "--push"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("archived"));
+    assert_eq!(remote.git(&["rev-parse", "main"]), before);
+}
+
+/// A local branch with unpushed commits is not pushed behind the user's back.
+#[test]
+fn push_refuses_unrelated_unpushed_commits() {
+    let remote = Remote::new();
+    let env = &remote.env;
+    env.write("train.py", "x\n");
+    env.commit_all("local work");
+    let before = remote.git(&["rev-parse", "main"]);
+    let out = env.run_err(2, &["register", "m", "--artifact", "s3://m/1", "--push"]);
+    assert!(
+        out.stderr.contains("has commits that origin does not"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(remote.git(&["rev-parse", "main"]), before);
+}
+
+/// Eight processes register with --push at once against one bare remote:
+/// every version is there, numbers are unique and dense, no commit is lost,
+/// and each tag sits on its own event's commit.
+#[test]
+fn concurrent_register_push_loses_nothing() {
+    const N: usize = 8;
+    let remote = Remote::new();
+    let env = &remote.env;
+    let clones: Vec<PathBuf> = (0..N).map(|i| remote.clone(&format!("c{i}"))).collect();
+    let children: Vec<_> = clones
+        .iter()
+        .enumerate()
+        .map(|(i, dir)| {
+            let actor = format!("ci-{i}");
+            let uri = format!("s3://models/m/{i}");
+            env.spawn_regent(
+                dir,
+                &["register", "m", "--artifact", &uri, "--push"],
+                &[("REGENT_ACTOR", &actor)],
+            )
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Read the remote's final state through a fresh clone.
+    let check = remote.clone("check");
+    let versions: Vec<String> = std::fs::read_dir(check.join("models/m/versions"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    let numbers: BTreeSet<u64> = versions
+        .iter()
+        .map(|f| f.trim_end_matches(".yaml").parse().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        (1..=N as u64).collect::<BTreeSet<_>>(),
+        "dense and unique"
+    );
+    let out = env
+        .regent_in(&check)
+        .args(["show", "m", "--json"])
+        .output()
+        .unwrap();
+    let model: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let uris: BTreeSet<String> = model["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["artifact"]["uri"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(uris.len(), N, "every registration landed once: {uris:?}");
+    let registers = env.git_in(
+        &check,
+        &[
+            "log",
+            "--format=%(trailers:key=Regent-Event,valueonly)",
+            "main",
+        ],
+    );
+    assert_eq!(
+        registers.lines().filter(|l| *l == "register").count(),
+        N,
+        "no lost commit"
+    );
+    for n in 1..=N {
+        let tagged = remote.git(&["rev-parse", &format!("m@v{n}^{{commit}}")]);
+        let added = remote.git(&[
+            "log",
+            "--format=%H",
+            "--diff-filter=A",
+            "main",
+            "--",
+            &format!("models/m/versions/{n}.yaml"),
+        ]);
+        assert_eq!(
+            tagged, added,
+            "m@v{n} is on the commit that registered v{n}"
+        );
+    }
+    let out = env.regent_in(&check).args(["validate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
