@@ -2,9 +2,11 @@
 
 mod common;
 
+mod audit;
 mod bad_input;
 mod init;
 mod lifecycle;
+mod properties;
 mod push;
 mod quickstart;
 mod runs;
