@@ -55,9 +55,59 @@ step run list --where 'metrics.accuracy > 0.9 and params.optimizer == "adam"' --
 step run compare churn/adam-lr3 churn/adam-lr2
 step run show churn/adam-lr2
 step validate
-step show
+
+# Governance: production needs staging first, an accuracy of at least 0.90
+# that is no worse than what runs there now, and one approval by bob.
+cat > regent.yaml <<'YAML'
+registry: 1
+stages:
+  - name: staging
+  - name: production
+    requires: [staging]
+    approvals: 1
+    approvers: [bob]
+    gates:
+      - {metric: accuracy, min: 0.90}
+      - {metric: accuracy, max_regression: 0.01}
+      - {metric: latency_p95_ms, max: 50}
+YAML
+git commit --quiet -am "Govern the production stage"
+printf '\n$ cat regent.yaml\n'; cat regent.yaml
+
+# Register the three runs as versions 1, 2 and 3 of the model.
+step register churn --artifact s3://models/churn/adam-lr3.pkl --run churn/adam-lr3
+step register churn --artifact s3://models/churn/sgd-lr2.pkl --run churn/sgd-lr2
+step register churn --artifact s3://models/churn/adam-lr2.pkl --run churn/adam-lr2 \
+  --description "Adam, lr 0.01"
+
+step promote churn 1 --to staging
+step --actor bob approve churn 1 --stage production
+step promote churn 1 --to production
+
+# Version 2 fails the accuracy gate: the refusal lists every failing rule
+# and changes nothing.
+step promote churn 2 --to staging
+step --actor bob approve churn 2 --stage production
+printf '\n$ regent promote churn 2 --to production\n'
+if "$REGENT" --color never promote churn 2 --to production; then
+  echo "expected a refusal" >&2; exit 1
+else
+  echo "(refused, exit $?: nothing was committed)"
+fi
+
+# Version 3 is better: it goes through, then turns out bad in production.
+step promote churn 3 --to staging
+step --actor bob approve churn 3 --stage production
+step promote churn 3 --to production
+step rollback churn --stage production
+
+step show churn
+step history churn
+step resolve models:/churn/production
 
 printf '\n$ git log --format="%%h %%s  [%%(trailers:key=Regent-Event,valueonly,separator=)]"\n'
 git log --format="%h %s  [%(trailers:key=Regent-Event,valueonly,separator=)]"
+printf '\n$ git tag\n'
+git tag
 echo
 echo "Done. The registry is in $work; every change above is a commit there."

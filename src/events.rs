@@ -183,11 +183,15 @@ impl Event {
             .map(|p| format!(" (was v{p})"))
             .unwrap_or_default();
         match self.event {
-            EventKind::Promote | EventKind::Rollback => format!(
-                "{} {model} {} to {}{was}",
-                self.event.as_str(),
+            EventKind::Promote => format!(
+                "promote {model} {} to {}{was}",
                 v(self.version),
                 self.stage.as_deref().unwrap_or("?")
+            ),
+            EventKind::Rollback => format!(
+                "roll back {model} {} to {}{was}",
+                self.stage.as_deref().unwrap_or("?"),
+                v(self.version)
             ),
             EventKind::Demote => format!(
                 "demote {model} {} from {}",

@@ -19,6 +19,11 @@ fn quickstart_script_runs_end_to_end() {
         "$ regent run list --where 'metrics.accuracy > 0.9 and params.optimizer == \"adam\"' --sort loss --asc",
         "*  metrics.accuracy                 0.912           0.931",
         "$ regent validate",
+        "$ regent promote churn 2 --to production\n",
+        "(refused, exit 1: nothing was committed)",
+        "$ regent resolve models:/churn/production\ns3://models/churn/adam-lr3.pkl\n",
+        "rollback  churn  v1       production  v3",
+        "churn#production#3\n",
         "log run churn/adam-lr2  [run]",
         "init regent registry  [init]",
     ] {
