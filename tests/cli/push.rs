@@ -246,3 +246,59 @@ fn concurrent_register_push_loses_nothing() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+/// When the remote keeps moving, regent gives up after a bounded number of
+/// attempts with a clear error, having pushed nothing and changed nothing.
+#[test]
+fn push_gives_up_clearly_when_the_remote_keeps_moving() {
+    let remote = Remote::new();
+    let env = &remote.env;
+    // A hook that, on every push, first moves main itself: each of regent's
+    // attempts then loses the race on the ref update.
+    let hook = remote.origin.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\ncat >/dev/null\n\
+         unset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\n\
+         tree=$(git rev-parse main^{tree})\n\
+         next=$(echo interloper | GIT_AUTHOR_NAME=x GIT_AUTHOR_EMAIL=x GIT_COMMITTER_NAME=x GIT_COMMITTER_EMAIL=x git commit-tree \"$tree\" -p main)\n\
+         git update-ref refs/heads/main \"$next\"\nexit 0\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let head = env.head();
+    let out = env.run_err(2, &["register", "m", "--artifact", "s3://m/1", "--push"]);
+    assert!(
+        out.stderr
+            .contains("gave up after 20 attempts; nothing was pushed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: run the command again"),
+        "{}",
+        out.stderr
+    );
+    // Only the remote-tracking ref moved (a fetch); the branch, index, files and tags did not.
+    assert_eq!(env.head(), head);
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(env.git(&["tag", "--list"]), "");
+    assert!(!env.repo.join("models/m").exists());
+    let pushed = remote.git(&[
+        "log",
+        "--format=%(trailers:key=Regent-Event,valueonly)",
+        "main",
+    ]);
+    assert!(
+        !pushed.contains("register"),
+        "nothing of regent's reached the remote: {pushed}"
+    );
+    assert_eq!(remote.git(&["tag", "--list"]), "");
+}
