@@ -415,14 +415,9 @@ pub fn model_events(model: &str, old: Option<&ModelFile>, new: Option<&ModelFile
         if o.description != n.description {
             out.push(Event::new(EventKind::Describe).model(model));
         }
-        let frozen = |m: &ModelFile| {
-            let mut m = m.clone();
-            m.stages.clear();
-            m.aliases.clear();
-            m.tags.clear();
-            m.description = None;
-            m
-        };
+        // Owners and x-* keys are the team's to maintain; the name and the
+        // creation time are not.
+        let frozen = |m: &ModelFile| (m.name.clone(), m.created_at.clone());
         if frozen(o) != frozen(n) {
             out.push(Event::new(EventKind::Edit).model(model));
         }

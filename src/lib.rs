@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod events;
+pub mod gate;
 pub mod git;
 pub mod history;
 pub mod lifecycle;
@@ -27,6 +28,7 @@ pub mod load;
 pub mod names;
 pub mod output;
 pub mod policy;
+pub mod publish;
 pub mod query;
 pub mod registry;
 pub mod render;

@@ -185,6 +185,56 @@ fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// Appends `key=value` pairs to the file named by `$GITHUB_OUTPUT` (step
+/// outputs), using GitHub's heredoc form with a random delimiter so that a
+/// value cannot end the block early and inject another output. Does nothing
+/// when the variable is unset (not in Actions).
+pub fn github_outputs(pairs: &[(&str, String)]) -> io::Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_OUTPUT").filter(|p| !p.is_empty()) else {
+        return Ok(());
+    };
+    let mut text = String::new();
+    for (key, value) in pairs {
+        let delimiter = loop {
+            let candidate = format!("regent_{:016x}", random_u64());
+            if !value.contains(&candidate) {
+                break candidate;
+            }
+        };
+        text.push_str(&format!("{key}<<{delimiter}\n{value}\n{delimiter}\n"));
+    }
+    append(&path, &text)
+}
+
+/// Appends Markdown to the job's step summary (`$GITHUB_STEP_SUMMARY`).
+pub fn step_summary(markdown: &str) -> io::Result<()> {
+    match std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+        Some(path) => append(&path, markdown),
+        None => Ok(()),
+    }
+}
+
+fn append(path: &std::ffi::OsStr, text: &str) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut file = fs_err::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -125,6 +125,102 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
     Ok(out)
 }
 
+/// Validates only the files at `paths` (registry-relative) and what they
+/// point at, reading nothing else beyond folder listings: the cost of a
+/// pull request's check follows the size of its change, not the registry's.
+/// Models whose files changed get their pointer and numbering checks.
+pub fn validate_paths(
+    snapshot: &Snapshot<'_>,
+    paths: &[String],
+) -> Result<Vec<Diagnostic>, GitError> {
+    let mut out = Vec::new();
+    let mut models: BTreeSet<String> = BTreeSet::new();
+    let config = match snapshot.config() {
+        Ok(config) => {
+            if paths.iter().any(|p| p == Layout::CONFIG) {
+                check_config(&config, &mut out);
+            }
+            Some(config.value)
+        }
+        Err(diagnostics) => {
+            out.extend(diagnostics);
+            None
+        }
+    };
+    for path in paths {
+        if !snapshot.exists(path) {
+            continue; // deleted: reported as an event, not a file problem
+        }
+        let shown = snapshot.display_path(path);
+        match classify(path) {
+            Ok(Some(FileKind::Config)) | Ok(None) => {}
+            Ok(Some(FileKind::Model { model })) => {
+                models.insert(model);
+            }
+            Ok(Some(FileKind::Version { model, version })) => {
+                match snapshot.load::<VersionFile>("version", path) {
+                    Ok(file) => {
+                        let runs: BTreeSet<String> = file
+                            .value
+                            .run
+                            .iter()
+                            .filter(|id| {
+                                id.split_once('/')
+                                    .is_some_and(|(e, r)| snapshot.exists(&Layout::run(e, r)))
+                            })
+                            .cloned()
+                            .collect();
+                        check_version(&file, &model, version, &runs, &mut out);
+                    }
+                    Err(d) => out.extend(d),
+                }
+                models.insert(model);
+            }
+            Ok(Some(FileKind::Run { experiment, run })) => {
+                match snapshot.load::<RunFile>("run", path) {
+                    Ok(file) => check_run(&file, &experiment, &run, &mut out),
+                    Err(d) => out.extend(d),
+                }
+            }
+            Err(message) => out.push(Diagnostic::file_level(shown, message)),
+        }
+    }
+    for model in &models {
+        let numbers: BTreeSet<u64> = snapshot.version_numbers(model)?.into_iter().collect();
+        let path = Layout::model(model);
+        if !snapshot.exists(&path) {
+            out.push(Diagnostic::file_level(
+                snapshot.display_path(&path),
+                format!("missing: models/{model}/ has versions but no model.yaml"),
+            ));
+        } else {
+            match snapshot.load::<ModelFile>("model", &path) {
+                Ok(file) => {
+                    // Statuses only of the versions the pointers name.
+                    let mut statuses = BTreeMap::new();
+                    for v in file
+                        .value
+                        .stages
+                        .values()
+                        .chain(file.value.aliases.values())
+                    {
+                        if numbers.contains(v)
+                            && let Ok(version) = snapshot.version(model, *v)
+                        {
+                            statuses.insert((model.clone(), *v), version.value.status);
+                        }
+                    }
+                    check_model(&file, model, &numbers, config.as_ref(), &statuses, &mut out);
+                }
+                Err(d) => out.extend(d),
+            }
+        }
+        check_dense(snapshot, model, &numbers, &mut out);
+    }
+    diagnostic::normalize(&mut out);
+    Ok(out)
+}
+
 fn check_config(config: &Loaded<Config>, out: &mut Vec<Diagnostic>) {
     let value = &config.value;
     let mut seen = BTreeSet::new();

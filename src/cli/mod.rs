@@ -6,6 +6,7 @@ mod error;
 mod history;
 mod init;
 mod lifecycle;
+mod publish;
 mod resolve;
 mod run;
 mod schema;
@@ -107,6 +108,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// The registry events between two revisions.
     Diff(history::DiffArgs),
+    /// After a merge: create the missing tags for the branch's events, and report them.
+    Publish(publish::PublishArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
     Schema(schema::SchemaArgs),
     /// Print a shell completion script.
@@ -271,6 +274,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Approve(args) => lifecycle::approve(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Resolve(args) => resolve::run(&ctx, args),
+        Command::Publish(args) => publish::run(&ctx, args),
         Command::History(args) => history::history(&ctx, args),
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),

@@ -7,6 +7,7 @@ mod bad_input;
 mod init;
 mod lifecycle;
 mod properties;
+mod publish;
 mod push;
 mod quickstart;
 mod runs;
