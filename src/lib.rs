@@ -22,6 +22,7 @@ pub mod diagnostic;
 pub mod events;
 pub mod gate;
 pub mod git;
+pub mod github;
 pub mod history;
 pub mod lifecycle;
 pub mod load;

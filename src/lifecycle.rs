@@ -140,6 +140,11 @@ pub enum PlanError {
 
 /// Who acts and when.
 pub struct Actor<'a> {
+    /// For a pull request (`--pr`): the event is judged as one (so
+    /// `direct: false` allows it), and only rules a review cannot fix
+    /// (existence, stage, status, no change) refuse it; gates, requirements
+    /// and approvals are reported for the pull request's body and the gate.
+    pub pull_request: bool,
     pub name: &'a str,
     pub now: jiff::Timestamp,
 }
@@ -309,7 +314,7 @@ impl State<'_, '_> {
         &mut self,
         request: Request,
         event: &Event,
-        actor: &str,
+        actor: &Actor<'_>,
         approvals: Vec<Approval>,
     ) -> Result<Decision, PlanError> {
         let versions = self.version_facts()?;
@@ -321,12 +326,23 @@ impl State<'_, '_> {
             versions: &versions,
             held: &held,
             approvals: &approvals,
-            actor,
-            via_pull_request: false,
+            actor: actor.name,
+            via_pull_request: actor.pull_request,
             is_member: &no_teams,
         };
         let decision = policy::judge(&context, &request);
-        if decision.allowed() {
+        let fatal = |rule: &policy::Rule| {
+            !actor.pull_request
+                || matches!(
+                    rule,
+                    policy::Rule::Exists
+                        | policy::Rule::Stage
+                        | policy::Rule::Status
+                        | policy::Rule::NoChange
+                        | policy::Rule::Alias
+                )
+        };
+        if decision.failures().all(|c| !fatal(&c.rule)) {
             Ok(decision)
         } else {
             Err(PlanError::Refused {
@@ -483,7 +499,7 @@ fn assign(
             stage: stage.to_owned(),
         }
     };
-    let decision = state.judge(request, &event, actor.name, approvals)?;
+    let decision = state.judge(request, &event, actor, approvals)?;
     let n = state.facts()?.assignments.get(stage).copied().unwrap_or(0) + 1;
     state.model.stages.insert(stage.to_owned(), version);
     let assign_format = state.config.tags.as_ref().and_then(|t| t.assign.clone());
@@ -515,7 +531,7 @@ fn demote(state: &mut State<'_, '_>, stage: &str, actor: &Actor<'_>) -> Result<P
             stage: stage.to_owned(),
         },
         &event,
-        actor.name,
+        actor,
         Vec::new(),
     )?;
     state.model.stages.remove(stage);
@@ -563,7 +579,7 @@ fn set_alias(
         Some(v) if state.numbers.contains(&v) => state.facts()?.approvals_for(v),
         _ => Vec::new(),
     };
-    let decision = state.judge(request, &event, actor.name, approvals)?;
+    let decision = state.judge(request, &event, actor, approvals)?;
     match version {
         Some(v) => state.model.aliases.insert(alias.to_owned(), v),
         None => state.model.aliases.remove(alias),

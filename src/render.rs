@@ -6,10 +6,18 @@
 use std::path::Path;
 
 /// The embedded templates, by file name.
-const EMBEDDED: [(&str, &str); 1] = [(
-    "commit-subject.j2",
-    include_str!("../templates/commit-subject.j2"),
-)];
+const EMBEDDED: [(&str, &str); 4] = [
+    (
+        "commit-subject.j2",
+        include_str!("../templates/commit-subject.j2"),
+    ),
+    ("pr-title.j2", include_str!("../templates/pr-title.j2")),
+    ("pr-body.md.j2", include_str!("../templates/pr-body.md.j2")),
+    (
+        "check-report.md.j2",
+        include_str!("../templates/check-report.md.j2"),
+    ),
+];
 
 /// A template could not be found, parsed or rendered.
 #[derive(Debug, thiserror::Error)]
@@ -42,11 +50,50 @@ pub fn render(
     let mut env = minijinja::Environment::new();
     // Unknown variables are errors, so a typo in an override is caught.
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    if name.ends_with(".md.j2") {
+        // Markdown for GitHub: every value is escaped unless marked safe, so
+        // a description cannot inject HTML, links, tables or @-mentions.
+        env.set_formatter(|out, _state, value| {
+            let text = value.to_string();
+            let text = if value.is_safe() {
+                text
+            } else {
+                escape_markdown(&text)
+            };
+            out.write_str(&text).map_err(|e| {
+                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
+            })
+        });
+    }
     env.add_template_owned(name.to_owned(), source)
         .map_err(|e| fail(e.to_string()))?;
     env.get_template(name)
         .and_then(|t| t.render(minijinja::value::Serde(context)))
         .map_err(|e| fail(e.to_string()))
+}
+
+/// Escapes text for GitHub-flavoured Markdown inside a table cell or a
+/// paragraph: HTML is neutralised, Markdown punctuation is backslashed, line
+/// breaks become spaces, and `@` cannot mention anyone.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' | '\r' | '\t' => out.push(' '),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '#' | '~' | '!' | '{' | '}' | '(' | ')' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '@' => out.push_str("@\u{200b}"),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders a commit subject: one line, trimmed.
@@ -74,6 +121,27 @@ mod tests {
         assert_eq!(
             commit_subject(None, &ctx).unwrap(),
             "promote m v2 to production (was v1)"
+        );
+    }
+
+    #[test]
+    fn markdown_templates_escape_every_value() {
+        let ctx = json!({
+            "marker": "<!-- regent:check -->", "ok": false, "base": "abc", "head": "def", "approvers": [],
+            "errors": [],
+            "events": [{"description": "promote m v1", "allowed": false,
+                        "reasons": ["<script>alert(1)</script> | [x](http://evil) @everyone {{ 7*7 }}"],
+                        "checks": []}],
+        });
+        let text = render(None, "check-report.md.j2", &ctx).unwrap();
+        assert!(text.starts_with("<!-- regent:check -->\n"), "{text}");
+        assert!(!text.contains("<script>"), "{text}");
+        assert!(text.contains("&lt;script&gt;"), "{text}");
+        assert!(text.contains("\\| \\[x\\]\\(http://evil\\)"), "{text}");
+        assert!(text.contains("@\u{200b}everyone"), "{text}");
+        assert!(
+            text.contains("\\{\\{ 7\\*7 \\}\\}"),
+            "the value is text, not a template: {text}"
         );
     }
 

@@ -40,6 +40,8 @@ pub struct PromoteArgs {
     #[arg(long, value_name = "STAGE")]
     pub to: String,
     #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+    #[command(flatten)]
     pub commit: CommitArgs,
 }
 
@@ -61,6 +63,8 @@ pub struct RollbackArgs {
     /// The version to go back to (default: the one that held the stage before).
     #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
     pub to: Option<u64>,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
     #[command(flatten)]
     pub commit: CommitArgs,
 }
@@ -163,6 +167,9 @@ pub fn promote(ctx: &Ctx, args: PromoteArgs) -> CliResult {
         version: args.version,
         stage: args.to,
     };
+    if args.pull_request.pr {
+        return super::pull_request::open(ctx, action, &args.pull_request, &args.commit);
+    }
     execute(ctx, action, &args.commit)
 }
 
@@ -183,6 +190,9 @@ pub fn rollback(ctx: &Ctx, args: RollbackArgs) -> CliResult {
         stage: args.stage,
         to: args.to,
     };
+    if args.pull_request.pr {
+        return super::pull_request::open(ctx, action, &args.pull_request, &args.commit);
+    }
     execute(ctx, action, &args.commit)
 }
 
@@ -352,6 +362,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         .then(|| workspace::push_target(&repo))
         .transpose()?;
     let who = Actor {
+        pull_request: false,
         name: &actor,
         now: crate::time::now(),
     };
@@ -426,7 +437,7 @@ fn capitalized(text: &str) -> String {
         .unwrap_or_default()
 }
 
-fn message_for(
+pub(super) fn message_for(
     repo: &crate::git::Repo,
     plan: &Plan,
     actor: &str,
@@ -455,7 +466,7 @@ fn message_for(
 }
 
 /// A plan error as a CLI error: a refusal lists every failing rule (exit 1).
-fn plan_error(error: PlanError) -> CliError {
+pub(super) fn plan_error(error: PlanError) -> CliError {
     match error {
         PlanError::Refused { event, decision } => {
             let mut e = CliError::no(format!("{} refused", event.describe()));

@@ -2,11 +2,14 @@
 //! errors become messages and exit codes. Each command lives in its own
 //! module and turns its flags into plain values for the core.
 
+mod check;
 mod error;
+mod github;
 mod history;
 mod init;
 mod lifecycle;
 mod publish;
+mod pull_request;
 mod resolve;
 mod run;
 mod schema;
@@ -108,6 +111,8 @@ pub enum Command {
     History(history::HistoryArgs),
     /// The registry events between two revisions.
     Diff(history::DiffArgs),
+    /// The pull-request gate: judge a change by the base's policy (exit 1 on a violation).
+    Check(check::CheckArgs),
     /// After a merge: create the missing tags for the branch's events, and report them.
     Publish(publish::PublishArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
@@ -275,6 +280,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Show(args) => show::run(&ctx, args),
         Command::Resolve(args) => resolve::run(&ctx, args),
         Command::Publish(args) => publish::run(&ctx, args),
+        Command::Check(args) => check::run(&ctx, args),
         Command::History(args) => history::history(&ctx, args),
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),

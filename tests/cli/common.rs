@@ -27,7 +27,7 @@ pub struct Outcome {
 pub struct RepoState {
     refs: String,
     status: String,
-    files: Vec<(String, Vec<u8>)>,
+    files: Vec<(String, String)>,
 }
 
 impl TestEnv {
@@ -234,14 +234,22 @@ impl TestEnv {
                         .unwrap()
                         .to_string_lossy()
                         .into_owned();
-                    files.push((rel, std::fs::read(&path).unwrap()));
+                    files.push((
+                        rel,
+                        String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned(),
+                    ));
                 }
             }
         }
         files.sort();
         RepoState {
-            refs: self.git(&["for-each-ref", "--format=%(refname) %(objectname)"])
-                + &self.git(&["symbolic-ref", "-q", "HEAD"]),
+            // Remote-tracking refs are a cache of the remote, not the user's state.
+            refs: self.git(&[
+                "for-each-ref",
+                "--format=%(refname) %(objectname)",
+                "refs/heads",
+                "refs/tags",
+            ]) + &self.git(&["symbolic-ref", "-q", "HEAD"]),
             status: self.git(&["status", "--porcelain=v1", "--untracked-files=all"]),
             files,
         }

@@ -1,0 +1,202 @@
+//! `regent check --base REV [--head REV] [--pr N]`: the pull-request gate,
+//! meant as a required status check. The policy is the base's; approvals
+//! are the pull request's reviews; the report goes to stdout, a sticky PR
+//! comment, the step summary and annotations. Exit 1 on any violation.
+
+use super::{CliError, CliResult, Ctx};
+use crate::gate::{self, PullRequestFacts, Report, ReviewFacts};
+use crate::output::{
+    Format, annotation, github_outputs, in_github_actions, step_summary, write_json,
+};
+use crate::snapshot::Snapshot;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+
+/// The hidden marker that finds regent's comment on a pull request again.
+pub const COMMENT_MARKER: &str = "<!-- regent:check -->";
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The base branch's revision; its regent.yaml is the policy.
+    #[arg(long, value_name = "REV")]
+    pub base: String,
+    /// The revision to judge (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub head: String,
+    /// The pull request: its reviews are the approvals, and it gets a sticky comment.
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// The environment variable holding the GitHub token.
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
+}
+
+pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
+    let repo = ctx.open_registry()?;
+    let (pull_request, members, client) = match args.pr {
+        Some(number) => {
+            let client = super::github::client(&repo, &args.token_env)?;
+            let teams = teams_in_policy(&repo, &args.base)?;
+            let (pr, members) = super::github::block_on(async {
+                let pr = client.get_pull(number).await?;
+                let reviews = client.reviews(number).await?;
+                let mut members: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                for team in &teams {
+                    if let Some((org, slug)) = team.trim_start_matches('@').split_once('/') {
+                        members.insert(team.to_lowercase(), client.team_members(org, slug).await?);
+                    }
+                }
+                Ok::<_, crate::github::GitHubError>((
+                    PullRequestFacts {
+                        number,
+                        author: pr.author,
+                        head_sha: pr.head_sha,
+                        reviews: reviews
+                            .into_iter()
+                            .map(|r| ReviewFacts {
+                                id: r.id,
+                                user: r.user,
+                                state: r.state,
+                                commit_id: r.commit_id,
+                            })
+                            .collect(),
+                    },
+                    members,
+                ))
+            })?
+            .map_err(super::github::error)?;
+            (Some(pr), members, Some(client))
+        }
+        None => (None, BTreeMap::new(), None),
+    };
+    let is_member = |user: &str, team: &str| {
+        members
+            .get(&team.to_lowercase())
+            .is_some_and(|m| m.contains(&user.to_lowercase()))
+    };
+    let report = gate::check(
+        &repo,
+        &gate::Input {
+            base: &args.base,
+            head: &args.head,
+            pull_request: pull_request.as_ref(),
+            is_member: &is_member,
+        },
+    )?;
+
+    let markdown = crate::render::render(
+        repo.registry_dir().ok().as_deref(),
+        "check-report.md.j2",
+        &report_context(&report),
+    )
+    .map_err(|e| CliError::error(e.to_string()))?;
+    if let (Some(client), Some(number)) = (&client, args.pr) {
+        let outcome =
+            super::github::block_on(client.upsert_comment(number, COMMENT_MARKER, &markdown))?
+                .map_err(super::github::error)?;
+        ctx.info(format!("Pull request #{number}: comment {outcome:?}"));
+    }
+    if in_github_actions() {
+        step_summary(&markdown)?;
+        github_outputs(&[
+            ("ok", report.ok.to_string()),
+            (
+                "events",
+                serde_json::to_string(&report.events).unwrap_or_else(|_| "[]".into()),
+            ),
+        ])?;
+    }
+    print(ctx, &report)?;
+    if report.ok {
+        ctx.info("The change may merge.");
+        Ok(())
+    } else {
+        let refused = report.events.iter().filter(|v| !v.allowed).count();
+        Err(CliError::no(format!(
+            "the change breaks the policy: {refused} event(s) refused, {} file problem(s)",
+            report.errors.len()
+        )))
+    }
+}
+
+/// Teams named anywhere in the base's policy, looked up once each.
+fn teams_in_policy(repo: &crate::git::Repo, base: &str) -> CliResult<BTreeSet<String>> {
+    let snapshot = Snapshot::at_rev(repo, base)?;
+    let Ok(config) = snapshot.config() else {
+        return Ok(BTreeSet::new());
+    };
+    let config = config.value;
+    Ok(config
+        .stages
+        .iter()
+        .flat_map(|s| s.approvers.iter())
+        .chain(config.aliases.values().flat_map(|a| a.approvers.iter()))
+        .chain(config.policy_owners.iter())
+        .filter(|p| p.starts_with('@') && p.contains('/'))
+        .cloned()
+        .collect())
+}
+
+fn report_context(report: &Report) -> serde_json::Value {
+    let events: Vec<serde_json::Value> = report
+        .events
+        .iter()
+        .map(|v| {
+            serde_json::json!({
+                "description": v.event.describe(),
+                "allowed": v.allowed,
+                "reasons": v.reasons,
+                "checks": v.checks.iter().map(|c| serde_json::json!({
+                    "rule": c.rule.as_str(), "passed": c.passed, "message": c.message,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "marker": COMMENT_MARKER,
+        "ok": report.ok,
+        "events": events,
+        "errors": report.errors,
+        "base": &report.base[..report.base.len().min(12)],
+        "head": &report.head[..report.head.len().min(12)],
+        "approvers": report.approvers,
+    })
+}
+
+fn print(ctx: &Ctx, report: &Report) -> CliResult {
+    let mut out = std::io::stdout().lock();
+    match ctx.format {
+        Format::Json => write_json(&mut out, report)?,
+        Format::Human => {
+            for d in &report.errors {
+                writeln!(out, "{d}")?;
+            }
+            for v in &report.events {
+                let mark = if v.allowed {
+                    ctx.style.green("✓")
+                } else {
+                    "✗".to_owned()
+                };
+                writeln!(out, "{mark} {}", v.event.describe())?;
+                for reason in &v.reasons {
+                    writeln!(out, "    {reason}")?;
+                }
+            }
+            if report.events.is_empty() && report.errors.is_empty() {
+                writeln!(out, "No registry events in this change.")?;
+            }
+        }
+    }
+    if in_github_actions() {
+        for d in &report.errors {
+            let line = annotation("error", &d.file, d.line, d.column, &d.message);
+            if ctx.format == Format::Json {
+                let _ = writeln!(std::io::stderr(), "{line}");
+            } else {
+                writeln!(out, "{line}")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
