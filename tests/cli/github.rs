@@ -557,3 +557,68 @@ fn github_commands_need_a_token() {
     assert!(out.stderr.contains("GITHUB_TOKEN"), "{}", out.stderr);
     assert_eq!(env.state(), before);
 }
+
+/// The policy that judges a pull request is the base's: a PR that lowers
+/// the approvals and promotes in the same change is still judged by the old
+/// rule, and the policy change itself needs a policy owner.
+#[tokio::test]
+async fn check_judges_by_the_base_policy_not_the_head() {
+    let env = setup();
+    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
+    env.write(
+        "regent.yaml",
+        env.read("regent.yaml")
+            .replace("approvals: 1", "approvals: 0"),
+    );
+    env.write(
+        "models/m/model.yaml",
+        env.read("models/m/model.yaml")
+            .replace("staging: 1", "production: 1\n  staging: 1"),
+    );
+    env.commit_all("relax the policy and promote");
+    let head = env.head();
+    env.git(&["switch", "-q", "main"]);
+    let server = MockServer::start().await;
+    gate_mocks(&server, &head, vec![vec![]], vec![], false).await;
+    let out = check(&env, &server, &head);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("needs an approval by one of the policy owners (carol)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("0 of 1 approvals"), "{}", out.stdout);
+}
+
+/// On the base branch (no pull request), a commit that moved a
+/// `direct: false` stage is reported as a bypass.
+#[test]
+fn check_flags_direct_commits_to_guarded_stages() {
+    let env = setup();
+    let before = env.head();
+    env.write(
+        "models/m/model.yaml",
+        env.read("models/m/model.yaml")
+            .replace("staging: 1", "production: 1\n  staging: 1"),
+    );
+    env.commit_all("hotfix straight to production");
+    let out = env.run_err(1, &["check", "--base", &before]);
+    assert!(
+        out.stdout.contains("changed production directly"),
+        "{}",
+        out.stdout
+    );
+    let value: Value =
+        serde_json::from_str(&env.run(&["check", "--base", &before, "--json"]).stdout).unwrap();
+    assert_eq!(value["ok"], false);
+    assert!(
+        value["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["allowed"] == false && e["stage"] == "production")
+    );
+    // A change that is allowed passes.
+    env.run_ok(&["check", "--base", "HEAD", "--head", "HEAD"]);
+}
