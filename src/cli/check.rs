@@ -90,12 +90,8 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
         &report_context(&report),
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    if let (Some(client), Some(number)) = (&client, args.pr) {
-        let outcome =
-            super::github::block_on(client.upsert_comment(number, COMMENT_MARKER, &markdown))?
-                .map_err(super::github::error)?;
-        ctx.info(format!("Pull request #{number}: comment {outcome:?}"));
-    }
+    // Outputs and the summary first: a comment that cannot be written (a
+    // fork's read-only token) must not cost the workflow its outputs.
     if in_github_actions() {
         step_summary(&markdown)?;
         github_outputs(&[
@@ -105,6 +101,13 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
                 serde_json::to_string(&report.events).unwrap_or_else(|_| "[]".into()),
             ),
         ])?;
+    }
+    if let (Some(client), Some(number)) = (&client, args.pr) {
+        match super::github::block_on(client.upsert_comment(number, COMMENT_MARKER, &markdown))? {
+            Ok(outcome) => ctx.info(format!("Pull request #{number}: comment {outcome:?}")),
+            // The verdict stands without the comment; say why it is missing.
+            Err(e) => ctx.warn(format!("could not write the pull request comment: {e}")),
+        }
     }
     print(ctx, &report)?;
     if report.ok {

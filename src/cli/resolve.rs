@@ -104,6 +104,14 @@ pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
         .version(&model, version)
         .map_err(|d| CliError::bad_files(format!("{model} v{version} is invalid"), d))?
         .value;
+    crate::output::github_outputs(&[
+        ("model", model.clone()),
+        ("version", version.to_string()),
+        ("stage", stage.clone().unwrap_or_default()),
+        ("alias", alias.clone().unwrap_or_default()),
+        ("uri", v.artifact.uri.clone()),
+        ("digest", v.artifact.digest.clone().unwrap_or_default()),
+    ])?;
     let mut out = std::io::stdout().lock();
     match ctx.format {
         Format::Json => write_json(

@@ -2,6 +2,7 @@
 
 mod common;
 
+mod action;
 mod audit;
 mod bad_input;
 mod github;
