@@ -622,3 +622,51 @@ fn check_flags_direct_commits_to_guarded_stages() {
     // A change that is allowed passes.
     env.run_ok(&["check", "--base", "HEAD", "--head", "HEAD"]);
 }
+
+/// rollback --pr opens a pull request that moves the stage back.
+#[tokio::test]
+async fn rollback_pr_opens_a_pull_request() {
+    let env = setup();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/2", "--run", "e/r"]);
+    env.run_ok(&["promote", "m", "2", "--to", "staging"]);
+    env.git(&["push", "-q", "origin", "main"]);
+    let server = MockServer::start().await;
+    let branch = "regent/m/staging/v1";
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/ml/pulls"))
+        .and(query_param("head", format!("acme:{branch}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/ml/pulls"))
+        .and(body_partial_json(
+            json!({"head": branch, "title": "regent: roll back m staging to v1 (was v2)"}),
+        ))
+        .respond_with(ResponseTemplate::new(201).set_body_json(pull(11, branch, "abc", "tester")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/repos/acme/ml/issues/11/labels"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!([])))
+        .mount(&server)
+        .await;
+    catch_all(&server).await;
+    let out = regent(
+        &env,
+        &server,
+        &["rollback", "m", "--stage", "staging", "--pr", "--json"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let value: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["number"], 11);
+    assert_eq!(value["branch"], branch);
+    assert_eq!(value["created"], true);
+    let origin = env.root.join("origin.git");
+    let trailers = env.git_in(&origin, &["log", "-1", "--format=%(trailers)", branch]);
+    assert!(
+        trailers.contains("Regent-Event: rollback") && trailers.contains("Regent-Previous: 2"),
+        "{trailers}"
+    );
+}
