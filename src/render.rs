@@ -38,9 +38,32 @@ pub fn render(
         name: name.to_owned(),
         message,
     };
-    let override_path = registry_dir.map(|d| d.join(".regent/templates").join(name));
-    let source = match override_path.filter(|p| p.is_file()) {
-        Some(path) => fs_err::read_to_string(&path).map_err(|e| fail(e.to_string()))?,
+    let override_path = registry_dir.map(|d| d.join(OVERRIDES).join(name));
+    let custom = match override_path.filter(|p| p.is_file()) {
+        Some(path) => Some(fs_err::read_to_string(&path).map_err(|e| fail(e.to_string()))?),
+        None => None,
+    };
+    render_source(name, custom.as_deref(), context)
+}
+
+/// Where a registry keeps its template overrides, relative to its folder.
+pub const OVERRIDES: &str = ".regent/templates";
+
+/// Renders template `name` from `custom` source text when given (an override
+/// read by the caller, e.g. from the base commit of a pull request, so that
+/// the change being judged cannot restyle its own verdict), else the
+/// embedded default.
+pub fn render_source(
+    name: &str,
+    custom: Option<&str>,
+    context: &serde_json::Value,
+) -> Result<String, RenderError> {
+    let fail = |message: String| RenderError {
+        name: name.to_owned(),
+        message,
+    };
+    let source = match custom {
+        Some(text) => text.to_owned(),
         None => EMBEDDED
             .iter()
             .find(|(n, _)| *n == name)

@@ -84,12 +84,15 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
         },
     )?;
 
-    let markdown = crate::render::render(
-        repo.registry_dir().ok().as_deref(),
-        "check-report.md.j2",
-        &report_context(&report),
-    )
-    .map_err(|e| CliError::error(e.to_string()))?;
+    // The report's template comes from the base, like the policy: the change
+    // under review must not be able to restyle its own verdict.
+    let name = "check-report.md.j2";
+    let custom = Snapshot::at_rev(&repo, &args.base)
+        .ok()
+        .and_then(|s| s.read(&format!("{}/{name}", crate::render::OVERRIDES)).ok())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned());
+    let markdown = crate::render::render_source(name, custom.as_deref(), &report_context(&report))
+        .map_err(|e| CliError::error(e.to_string()))?;
     // Outputs and the summary first: a comment that cannot be written (a
     // fork's read-only token) must not cost the workflow its outputs.
     if in_github_actions() {

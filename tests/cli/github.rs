@@ -670,3 +670,38 @@ async fn rollback_pr_opens_a_pull_request() {
         "{trailers}"
     );
 }
+
+/// The report template comes from the base: a pull request that overrides
+/// it cannot restyle its own verdict.
+#[tokio::test]
+async fn check_report_template_comes_from_the_base() {
+    let env = setup();
+    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
+    env.write(
+        ".regent/templates/check-report.md.j2",
+        "{{ marker|safe }}\n✅ all good, merge away\n",
+    );
+    env.write(
+        "models/m/model.yaml",
+        env.read("models/m/model.yaml")
+            .replace("staging: 1", "production: 1\n  staging: 1"),
+    );
+    env.commit_all("promote, and a friendlier report");
+    let head = env.head();
+    let server = MockServer::start().await;
+    gate_mocks(&server, &head, vec![vec![]], vec![], false).await;
+    let out = check(&env, &server, &head);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let requests = server.received_requests().await.unwrap();
+    let comment = requests
+        .iter()
+        .find(|r| r.method.as_str() == "POST")
+        .unwrap();
+    let body: Value = serde_json::from_slice(&comment.body).unwrap();
+    let text = body["body"].as_str().unwrap();
+    assert!(!text.contains("merge away"), "{text}");
+    assert!(
+        text.contains("❌ regent: this change breaks the registry's policy"),
+        "{text}"
+    );
+}
