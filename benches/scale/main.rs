@@ -27,6 +27,7 @@ struct Row {
 fn main() {
     let mut sizes = vec![1_000u64, 10_000];
     let mut runs = 5usize;
+    let mut keep: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -39,6 +40,8 @@ fn main() {
                     .collect()
             }
             "--runs" => runs = args.next().expect("--runs N").parse().expect("a number"),
+            // Keep the generated registries under DIR (for profiling).
+            "--keep" => keep = Some(PathBuf::from(args.next().expect("--keep DIR"))),
             // cargo bench passes --bench; ignore what is not ours.
             _ => {}
         }
@@ -54,7 +57,10 @@ fn main() {
             versions_per_model: versions / models,
         };
         let dir = tempfile::tempdir().expect("a temporary folder");
-        let repo = dir.path().join("registry");
+        let repo = match &keep {
+            Some(base) => base.join(format!("registry-{versions}")),
+            None => dir.path().join("registry"),
+        };
         std::fs::create_dir_all(&repo).unwrap();
         let start = Instant::now();
         let generated = generate(&repo, shape).expect("generating the registry");

@@ -83,17 +83,32 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
     let snapshot = Snapshot::at_rev(&repo, &rev)?;
     let mut out = std::io::stdout().lock();
     match args.target.as_deref() {
-        None => {
-            let models = snapshot
-                .model_names()?
-                .iter()
-                .map(|m| model_view(&snapshot, m))
-                .collect::<CliResult<Vec<_>>>()?;
-            match ctx.format {
-                Format::Json => write_json(&mut out, &models)?,
-                Format::Human => print_models(ctx, &mut out, &models)?,
+        None => match ctx.format {
+            Format::Json => {
+                let models = snapshot
+                    .model_names()?
+                    .iter()
+                    .map(|m| model_view(&snapshot, m))
+                    .collect::<CliResult<Vec<_>>>()?;
+                write_json(&mut out, &models)?;
             }
-        }
+            // The table needs each model's pointers and version numbers, not
+            // its version files: reading only those keeps it fast at scale.
+            Format::Human => {
+                let mut rows = Vec::new();
+                for name in snapshot.model_names()? {
+                    if !snapshot.exists(&crate::registry::Layout::model(&name)) {
+                        continue;
+                    }
+                    let file = snapshot
+                        .model(&name)
+                        .map_err(|d| CliError::bad_files(format!("model {name} is invalid"), d))?
+                        .value;
+                    rows.push((file, snapshot.version_numbers(&name)?));
+                }
+                print_models(ctx, &mut out, &rows)?;
+            }
+        },
         Some(target) => {
             let (model, version) = parse_target(target)?;
             let view = model_view(&snapshot, &model)?;
@@ -185,19 +200,17 @@ fn pointers(map: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[ModelView]) -> CliResult {
+fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[(ModelFile, Vec<u64>)]) -> CliResult {
     if models.is_empty() {
         ctx.info("No models registered yet.");
         return Ok(());
     }
     let mut table = Table::new(["MODEL", "VERSIONS", "LATEST", "STAGES", "ALIASES"]).align_right(1);
-    for m in models {
+    for (m, numbers) in models {
         table.row([
             m.name.clone(),
-            m.versions.len().to_string(),
-            m.versions
-                .last()
-                .map_or("-".into(), |v| format!("v{}", v.version)),
+            numbers.len().to_string(),
+            numbers.last().map_or("-".into(), |v| format!("v{v}")),
             pointers(&m.stages),
             pointers(&m.aliases),
         ]);
