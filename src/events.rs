@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The kinds of event. The first fourteen are the `Regent-Event` values of
 /// DESIGN.md §2; `edit` and `delete` only come from hand edits (a registered
 /// version changed where it must not, or removed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
     Init,
@@ -86,7 +88,7 @@ impl EventKind {
 }
 
 /// How an event came about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Via {
     Regent,
@@ -94,7 +96,7 @@ pub enum Via {
 }
 
 /// One event, as `history --json` prints it (absent fields are null).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Event {
     pub event: EventKind,
     pub model: Option<String>,

@@ -25,8 +25,54 @@ pub struct History {
 }
 
 /// Walks every commit reachable from `rev`, oldest first, into events.
+///
+/// A model's events (or the whole registry's) are cached per walk tip (see
+/// [`crate::history_cache`]): a later walk from a descendant only visits the
+/// new commits. Shallow clones are never cached (their history may deepen).
 pub fn walk(repo: &Repo, rev: &str, filter: &Filter) -> Result<History, GitError> {
-    walk_range(repo, None, rev, filter)
+    let tip = repo.resolve(rev)?.id();
+    let shallow = repo.repo.is_shallow();
+    let key = filter.model.clone().unwrap_or_else(|| "_all".to_owned());
+    // The cache keeps every event of the key; time and stage filter afterwards.
+    let unfiltered = Filter {
+        model: filter.model.clone(),
+        ..Filter::default()
+    };
+    let full = |from: Option<&str>| {
+        walk_range(repo, from, &tip.to_string(), &unfiltered).map(|h| h.events)
+    };
+    let events = if shallow {
+        full(None)?
+    } else {
+        match crate::history_cache::load(repo, &key) {
+            Some((cached, events)) if cached == tip => events,
+            Some((cached, mut events))
+                if repo.repo.graph_descendant_of(tip, cached).unwrap_or(false) =>
+            {
+                events.extend(full(Some(&cached.to_string()))?);
+                crate::history_cache::store(repo, &key, tip, &events);
+                events
+            }
+            _ => {
+                let events = full(None)?;
+                crate::history_cache::store(repo, &key, tip, &events);
+                events
+            }
+        }
+    };
+    let events = events
+        .into_iter()
+        .filter(|e| keep(e, filter) && in_time(e, filter))
+        .collect();
+    Ok(History { events, shallow })
+}
+
+/// Whether an event's time is within `--since`/`--until`.
+fn in_time(event: &Event, filter: &Filter) -> bool {
+    let Some(time) = event.time.as_deref().and_then(crate::time::parse) else {
+        return filter.since.is_none() && filter.until.is_none();
+    };
+    filter.since.is_none_or(|s| time >= s) && filter.until.is_none_or(|u| time <= u)
 }
 
 /// Walks the commits reachable from `to` but not from `from` (`git log

@@ -24,6 +24,7 @@ pub mod gate;
 pub mod git;
 pub mod github;
 pub mod history;
+pub mod history_cache;
 pub mod lifecycle;
 pub mod load;
 pub mod names;
