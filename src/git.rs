@@ -309,25 +309,33 @@ impl Repo {
 
     /// Paths under `prefixes` (repository-relative) that differ from HEAD in
     /// the index or the working tree, untracked files included.
+    ///
+    /// One status query per prefix: libgit2 limits its walk of the tree,
+    /// the index and the working tree to a single pathspec's prefix, but
+    /// walks everything for several disjoint ones.
     pub fn changed_paths(&self, prefixes: &[String]) -> Result<Vec<String>, GitError> {
-        let mut options = git2::StatusOptions::new();
-        options
-            .include_untracked(true)
-            .recurse_untracked_dirs(true)
-            .include_ignored(false)
-            .disable_pathspec_match(false);
-        for p in prefixes {
-            options.pathspec(p);
+        let mut out = Vec::new();
+        for prefix in prefixes {
+            let mut options = git2::StatusOptions::new();
+            options
+                .include_untracked(true)
+                .recurse_untracked_dirs(true)
+                .include_ignored(false)
+                .pathspec(prefix);
+            let statuses = self
+                .repo
+                .statuses(Some(&mut options))
+                .context(|| "reading the status of the working tree".into())?;
+            out.extend(
+                statuses
+                    .iter()
+                    .filter(|s| s.status() != git2::Status::CURRENT && !s.status().is_ignored())
+                    .filter_map(|s| s.path().ok().map(str::to_owned)),
+            );
         }
-        let statuses = self
-            .repo
-            .statuses(Some(&mut options))
-            .context(|| "reading the status of the working tree".into())?;
-        Ok(statuses
-            .iter()
-            .filter(|s| s.status() != git2::Status::CURRENT && !s.status().is_ignored())
-            .filter_map(|s| s.path().ok().map(str::to_owned))
-            .collect())
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     /// Whether tracked files outside `exclude` (a repository-relative folder)

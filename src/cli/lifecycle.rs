@@ -340,13 +340,19 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         ));
     }
     let actor = ctx.actor(&repo)?;
-    let governed: Vec<String> = [
-        crate::registry::Layout::CONFIG,
-        crate::registry::Layout::MODELS,
-    ]
-    .iter()
-    .map(|p| repo.repo_path(p))
-    .collect();
+    // The files this event reads or writes: the policy and the model's folder
+    // (and the run a registration freezes). Uncommitted changes elsewhere
+    // cannot affect it, and checking only these keeps the check cheap in a
+    // registry of thousands of files.
+    let mut governed: Vec<String> = vec![
+        repo.repo_path(crate::registry::Layout::CONFIG),
+        repo.repo_path(&format!("models/{}", action.model())),
+    ];
+    if let Action::Register { run: Some(run), .. } = &action
+        && let Some((experiment, name)) = run.split_once('/')
+    {
+        governed.push(repo.repo_path(&crate::registry::Layout::run(experiment, name)));
+    }
     let dirty = repo.changed_paths(&governed)?;
     if !dirty.is_empty() {
         let shown: Vec<&str> = dirty.iter().take(5).map(String::as_str).collect();
