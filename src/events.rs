@@ -267,12 +267,16 @@ pub fn event_from_trailers(trailers: &BTreeMap<String, String>) -> Option<Event>
 }
 
 /// What a snapshot says about one path, for diffing.
+/// History reads two versions of a file per changed commit, tens of
+/// thousands of times: a plain typed parse is enough to see what changed
+/// (validation is `validate`'s and `check`'s job, and a file that does not
+/// parse yields no event).
 fn load_model(snapshot: Option<&Snapshot<'_>>, model: &str) -> Option<ModelFile> {
-    snapshot?.model(model).ok().map(|l| l.value)
+    snapshot?.parse(&Layout::model(model))
 }
 
 fn load_version(snapshot: Option<&Snapshot<'_>>, model: &str, version: u64) -> Option<VersionFile> {
-    snapshot?.version(model, version).ok().map(|l| l.value)
+    snapshot?.parse(&Layout::version(model, version))
 }
 
 /// The events that turn `before` into `after`, for the registry paths in

@@ -374,6 +374,31 @@ impl Repo {
     }
 }
 
+/// Turns libgit2's object cache off until dropped. A history walk touches
+/// each commit's trees once or twice: caching them only fills memory (450 MB
+/// for 31k commits) and costs time, while path lookups elsewhere (validate,
+/// show) gain from the cache, so it is off only during walks.
+pub struct NoObjectCache(());
+
+impl NoObjectCache {
+    pub fn new() -> NoObjectCache {
+        git2::opts::enable_caching(false);
+        NoObjectCache(())
+    }
+}
+
+impl Default for NoObjectCache {
+    fn default() -> Self {
+        NoObjectCache::new()
+    }
+}
+
+impl Drop for NoObjectCache {
+    fn drop(&mut self) {
+        git2::opts::enable_caching(true);
+    }
+}
+
 /// Runs the system `git` in `dir`; arguments are passed as they are, never through a shell.
 pub fn run_git(dir: &Path, args: &[&str]) -> Result<String, GitError> {
     let output = Command::new("git")

@@ -85,6 +85,7 @@ pub fn walk_range(
 ) -> Result<History, GitError> {
     let tip = repo.resolve(to)?;
     let git = &repo.repo;
+    let _no_cache = crate::git::NoObjectCache::new();
     let mut revwalk = git.revwalk().context(|| "walking history".into())?;
     revwalk
         .set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)

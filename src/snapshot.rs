@@ -118,29 +118,77 @@ impl<'r> Snapshot<'r> {
     }
 
     /// Registry paths that differ between `self` and `other` (both Git snapshots).
+    ///
+    /// A walk of the two trees that skips every subtree whose id is the same
+    /// on both sides: the cost follows what changed, not the registry's size
+    /// (libgit2's tree-to-tree diff visits every entry).
     pub fn changed_paths(&self, other: Option<&Snapshot<'_>>) -> Result<Vec<String>, GitError> {
-        let (Source::Tree(new), old) = (&self.source, other.map(|o| &o.source)) else {
+        let Source::Tree(new) = &self.source else {
             return Ok(Vec::new());
         };
-        let old = match old {
-            Some(Source::Tree(t)) => Some(t),
+        let old = match other.map(|o| &o.source) {
+            Some(Source::Tree(t)) => Some(t.clone()),
             _ => None,
         };
-        let diff = self
-            .repo
-            .repo
-            .diff_tree_to_tree(old, Some(new), None)
-            .context(|| "comparing registry trees".into())?;
         let mut out = Vec::new();
-        for delta in diff.deltas() {
-            for file in [delta.old_file(), delta.new_file()] {
-                if let Some(path) = file.path().and_then(|p| p.to_str())
-                    && !out.iter().any(|o: &String| o == path)
+        let mut pending: Vec<(String, Option<git2::Tree<'_>>, Option<git2::Tree<'_>>)> =
+            vec![(String::new(), old, Some(new.clone()))];
+        while let Some((dir, old, new)) = pending.pop() {
+            let entries = |tree: &Option<git2::Tree<'_>>| -> Vec<(String, git2::Oid, bool)> {
+                tree.iter()
+                    .flat_map(|t| t.iter())
+                    .map(|e| {
+                        (
+                            e.name().unwrap_or_default().to_owned(),
+                            e.id(),
+                            e.kind() == Some(git2::ObjectType::Tree),
+                        )
+                    })
+                    .collect()
+            };
+            let (a, b) = (entries(&old), entries(&new));
+            let index = |list: &[(String, git2::Oid, bool)]| -> std::collections::HashMap<String, (git2::Oid, bool)> {
+                list.iter().map(|(n, id, t)| (n.clone(), (*id, *t))).collect()
+            };
+            let (a, b) = (index(&a), index(&b));
+            let mut names: Vec<&String> = a
+                .keys()
+                .chain(b.keys().filter(|k| !a.contains_key(*k)))
+                .collect();
+            names.sort_unstable();
+            for name in names {
+                let left = a.get(name).map(|(id, t)| (name.clone(), *id, *t));
+                let right = b.get(name).map(|(id, t)| (name.clone(), *id, *t));
+                let (left, right) = (left.as_ref(), right.as_ref());
+                if let (Some(l), Some(r)) = (left, right)
+                    && l.1 == r.1
                 {
-                    out.push(path.to_owned());
+                    continue;
+                }
+                let path = if dir.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                let subtree = |side: Option<&(String, git2::Oid, bool)>| -> Result<Option<git2::Tree<'_>>, GitError> {
+                    match side {
+                        Some((_, id, true)) => Ok(Some(
+                            self.repo.repo.find_tree(*id).context(|| format!("reading {path}"))?,
+                        )),
+                        _ => Ok(None),
+                    }
+                };
+                let (lt, rt) = (subtree(left)?, subtree(right)?);
+                // A file on one side (or both) is a changed path; trees are walked.
+                if left.is_some_and(|l| !l.2) || right.is_some_and(|r| !r.2) {
+                    out.push(path.clone());
+                }
+                if lt.is_some() || rt.is_some() {
+                    pending.push((path, lt, rt));
                 }
             }
         }
+        out.sort();
         Ok(out)
     }
 
@@ -320,6 +368,13 @@ impl<'r> Snapshot<'r> {
     ) -> Result<Loaded<T>, Vec<Diagnostic>> {
         let bytes = self.read(path).map_err(|d| vec![d])?;
         load::load(schema_name, &self.display_path(path), &bytes)
+    }
+
+    /// A file parsed into its type without the schema or diagnostics: for
+    /// hot paths that only need the data and treat a bad file as absent.
+    pub fn parse<T: DeserializeOwned>(&self, path: &str) -> Option<T> {
+        let bytes = self.read(path).ok()?;
+        registry::parse_typed(&bytes)
     }
 
     pub fn config(&self) -> Result<Loaded<Config>, Vec<Diagnostic>> {
