@@ -302,3 +302,60 @@ fn time_travel_with_at_and_rev() {
     );
     env.run_err(2, &["show", "--at", "last tuesday-ish"]);
 }
+
+/// The history cache never changes an answer: incremental after new
+/// commits, rebuilt after a rewrite, ignored when corrupt or deleted.
+#[test]
+fn history_cache_is_invisible() {
+    let env = lifecycle();
+    let cache = env.repo.join(".git/regent/history-v1");
+    let history = |env: &TestEnv| env.json(&["history", "churn"]);
+    let cold = history(&env);
+    assert!(cache.is_dir(), "the first walk fills the cache");
+    assert_eq!(history(&env), cold, "a warm answer equals the cold one");
+
+    // New commits: only they are walked, and the answer grows by them.
+    at(
+        &env,
+        "2026-03-04T11:00:00Z",
+        &["register", "churn", "--artifact", "s3://churn/3"],
+    );
+    let grown = history(&env);
+    assert_eq!(
+        grown.as_array().unwrap().len(),
+        cold.as_array().unwrap().len() + 1
+    );
+    std::fs::remove_dir_all(&cache).unwrap();
+    assert_eq!(
+        history(&env),
+        grown,
+        "incremental equals a walk from scratch"
+    );
+
+    // A rewritten branch: the cached tip is not an ancestor any more.
+    env.git(&["reset", "-q", "--hard", "HEAD~2"]);
+    for tag in ["churn@v3", "churn#production#3"] {
+        let _ = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&env.repo)
+            .args(["tag", "-d", tag])
+            .output();
+    }
+    let rewritten = history(&env);
+    std::fs::remove_dir_all(&cache).unwrap();
+    assert_eq!(history(&env), rewritten);
+    assert_eq!(
+        rewritten.as_array().unwrap().len(),
+        cold.as_array().unwrap().len() - 1
+    );
+
+    // Garbage in the cache is ignored.
+    for entry in std::fs::read_dir(&cache).unwrap() {
+        for file in std::fs::read_dir(entry.unwrap().path()).unwrap() {
+            std::fs::write(file.unwrap().path(), b"{not json").unwrap();
+        }
+    }
+    assert_eq!(history(&env), rewritten);
+    // And the registry's files never mention it.
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+}
