@@ -244,6 +244,36 @@ fn measure_all(
         None,
         Some(ms(50)),
     );
+    // Cold: the history cache (.git/regent) removed before every run, as in a
+    // fresh CI clone. The warm rows above reuse it.
+    let drop_cache = || {
+        let _ = std::fs::remove_dir_all(repo.join(".git/regent"));
+    };
+    row(
+        &format!("history {model} (cold)"),
+        Case {
+            program: regent,
+            args: s(&["history", &model, "--json"]),
+            reset: Some(&drop_cache),
+            stdin: None,
+        },
+        Some((
+            s(&["log", "--format=%H", "--", &format!("models/{model}")]),
+            None,
+        )),
+        None,
+    );
+    row(
+        "check (one-model PR, cold)",
+        Case {
+            program: regent,
+            args: s(&["check", "--base", "main", "--head", "pr"]),
+            reset: Some(&drop_cache),
+            stdin: None,
+        },
+        None,
+        None,
+    );
     row(
         "run list --sort accuracy",
         case(s(&["run", "list", "--sort", "accuracy", "--limit", "10"])),
