@@ -298,7 +298,18 @@ fn judge(
                     ..ModelFile::default()
                 });
             let mut versions = BTreeMap::new();
-            for n in cx.head_snapshot.version_numbers(&model)? {
+            // Only the versions the rules look at: the candidate and the
+            // current holder of the stage or alias.
+            let mut needed: Vec<u64> = [event.version, event.previous]
+                .into_iter()
+                .flatten()
+                .collect();
+            if let Some(stage) = &event.stage {
+                needed.extend(current.stages.get(stage));
+            }
+            needed.sort_unstable();
+            needed.dedup();
+            for n in needed {
                 if let Ok(v) = cx.head_snapshot.version(&model, n) {
                     let v = v.value;
                     versions.insert(

@@ -106,6 +106,8 @@ pub fn walk_range(
         .map(|m| format!("models/{m}"))
         .unwrap_or_default();
     let mut out = Vec::new();
+    let mut seen: std::collections::HashMap<git2::Oid, Option<git2::Oid>> =
+        std::collections::HashMap::new();
     for oid in revwalk {
         let oid = oid.context(|| "walking history".into())?;
         let commit = git
@@ -122,6 +124,28 @@ pub fn walk_range(
         {
             continue;
         }
+        // Most commits leave the watched folder alone: tell by tree ids,
+        // each commit's looked up once (it is the next commit's parent).
+        let after = watched_tree(repo, &commit, &watched, &mut seen);
+        let unchanged = commit.parent_count() > 0
+            && commit.parent_ids().any(|p| {
+                let before = match seen.get(&p) {
+                    Some(id) => *id,
+                    None => git
+                        .find_commit(p)
+                        .map(|parent| watched_tree(repo, &parent, &watched, &mut seen))
+                        .unwrap_or(None),
+                };
+                before == after
+            });
+        // Approvals change no file; their trailer is the event.
+        let approval = commit
+            .message_raw_bytes()
+            .windows(APPROVE.len())
+            .any(|w| w == APPROVE.as_bytes());
+        if unchanged && !approval {
+            continue;
+        }
         for event in commit_events(repo, &commit, &watched)? {
             if keep(&event, filter) {
                 out.push(event);
@@ -132,6 +156,35 @@ pub fn walk_range(
         events: out,
         shallow: git.is_shallow(),
     })
+}
+
+/// The trailer an approval commit carries.
+const APPROVE: &str = "Regent-Event: approve";
+
+/// The id of the watched folder (registry-relative; empty for the whole
+/// registry) in `commit`, remembered per commit.
+fn watched_tree(
+    repo: &Repo,
+    commit: &git2::Commit<'_>,
+    watched: &str,
+    seen: &mut std::collections::HashMap<git2::Oid, Option<git2::Oid>>,
+) -> Option<git2::Oid> {
+    if let Some(id) = seen.get(&commit.id()) {
+        return *id;
+    }
+    let path = repo.repo_path(watched);
+    let path = path.trim_end_matches('/');
+    let id = if path.is_empty() {
+        Some(commit.tree_id())
+    } else {
+        commit
+            .tree()
+            .ok()
+            .and_then(|t| t.get_path(std::path::Path::new(path)).ok())
+            .map(|e| e.id())
+    };
+    seen.insert(commit.id(), id);
+    id
 }
 
 fn keep(event: &Event, filter: &Filter) -> bool {

@@ -293,9 +293,12 @@ impl State<'_, '_> {
             .map_err(PlanError::Files)
     }
 
-    fn version_facts(&self) -> Result<BTreeMap<u64, VersionFacts>, PlanError> {
+    fn version_facts(&self, numbers: &[u64]) -> Result<BTreeMap<u64, VersionFacts>, PlanError> {
         let mut out = BTreeMap::new();
-        for &n in &self.numbers {
+        for &n in numbers {
+            if !self.numbers.contains(&n) || out.contains_key(&n) {
+                continue;
+            }
             let v = self.version(n)?;
             out.insert(
                 n,
@@ -317,7 +320,16 @@ impl State<'_, '_> {
         actor: &Actor<'_>,
         approvals: Vec<Approval>,
     ) -> Result<Decision, PlanError> {
-        let versions = self.version_facts()?;
+        // Only the versions the rules look at: the candidate and whoever
+        // holds the stage or alias now (a model may have thousands).
+        let mut needed: Vec<u64> = [event.version, event.previous]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some(stage) = &event.stage {
+            needed.extend(self.model.stages.get(stage));
+        }
+        let versions = self.version_facts(&needed)?;
         let held = self.facts()?.held.clone();
         let no_teams = |_: &str, _: &str| false;
         let context = policy::Context {
