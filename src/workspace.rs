@@ -328,7 +328,7 @@ pub fn apply<T, E: From<GitError>>(
         )?;
         let tags = tag_objects(repo, commit, &prepared, actor)?;
         if let Some(target) = push {
-            match push_atomically(repo, target, commit, &tags)? {
+            match push_atomically(repo, target, base.id(), commit, &tags)? {
                 PushOutcome::Done => {}
                 PushOutcome::Raced => continue,
             }
@@ -476,6 +476,7 @@ enum PushOutcome {
 fn push_atomically(
     repo: &Repo,
     target: &PushTarget,
+    base: git2::Oid,
     commit: git2::Oid,
     tags: &[(String, git2::Oid)],
 ) -> Result<PushOutcome, GitError> {
@@ -530,6 +531,12 @@ fn push_atomically(
         .filter_map(|refs| refs.split_once(":refs/tags/").map(|(_, name)| name))
         .collect();
     if !existing.is_empty() {
+        // With --atomic, git reports only the first rejection and marks the
+        // others "atomic push failed": a tag taken by a process that also
+        // moved the branch is a lost race, not a conflict. Ask the remote.
+        if remote_head(repo, target)? != Some(base) {
+            return Ok(PushOutcome::Raced);
+        }
         return Err(GitError::TagExists(format!(
             "{} on {}",
             existing.join(", "),
@@ -540,6 +547,18 @@ fn push_atomically(
         command: args.join(" "),
         stderr: format!("{stderr}\n{}", stdout.trim()).trim().to_owned(),
     })
+}
+
+/// The remote branch's current commit, from `git ls-remote`.
+fn remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
+    let out = crate::git::run_git(
+        &git_dir(repo),
+        &["ls-remote", "--", &target.remote, &target.branch],
+    )?;
+    Ok(out
+        .split_whitespace()
+        .next()
+        .and_then(|id| git2::Oid::from_str(id).ok()))
 }
 
 /// Where to run the system `git`: the working tree, or a bare repository.
