@@ -13,7 +13,7 @@
 //! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
 //! - [`schema`]: the embedded JSON Schemas, compiled once per process.
 //! - [`git`]: git2 for objects and refs; the system `git` for the network.
-//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`render`], [`time`],
+//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`render`], [`time`], [`random`],
 //!   [`diagnostic`].
 #![forbid(unsafe_code)]
 
@@ -32,6 +32,7 @@ pub mod output;
 pub mod policy;
 pub mod publish;
 pub mod query;
+pub mod random;
 pub mod registry;
 pub mod render;
 pub mod runs;

@@ -196,7 +196,7 @@ pub fn github_outputs(pairs: &[(&str, String)]) -> io::Result<()> {
     let mut text = String::new();
     for (key, value) in pairs {
         let delimiter = loop {
-            let candidate = format!("regent_{:016x}", random_u64());
+            let candidate = format!("regent_{:016x}", crate::random::u64());
             if !value.contains(&candidate) {
                 break candidate;
             }
@@ -221,18 +221,6 @@ fn append(path: &std::ffi::OsStr, text: &str) -> io::Result<()> {
         .append(true)
         .open(path)?;
     file.write_all(text.as_bytes())
-}
-
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.finish()
 }
 
 #[cfg(test)]

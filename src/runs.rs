@@ -274,29 +274,14 @@ pub fn artifact(arg: &str) -> Result<RunArtifact, RunInputError> {
 /// `taken` is asked about each candidate.
 pub fn generate_name(now: jiff::Timestamp, taken: &dyn Fn(&str) -> bool) -> String {
     let stamp = now.strftime("%Y%m%d-%H%M%S").to_string();
-    let mut seed = random_u64();
+    let mut seed = crate::random::u64();
     loop {
         let name = format!("{stamp}-{:06x}", seed & 0xff_ffff);
         if !taken(&name) {
             return name;
         }
-        seed = seed.rotate_left(24) ^ random_u64();
+        seed = seed.rotate_left(24) ^ crate::random::u64();
     }
-}
-
-/// Random bits from the standard library's per-process hasher keys, mixed
-/// with the clock and process id (no extra dependency for six hex digits).
-fn random_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default(),
-    );
-    h.write_u32(std::process::id());
-    h.finish()
 }
 
 /// Lock files whose digests describe the environment of a run.

@@ -383,11 +383,7 @@ pub fn apply<T, E: From<GitError>>(
 /// A short random sleep that grows with the attempt, so racing processes
 /// spread out instead of colliding again in step.
 fn backoff(attempt: u32) {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u32(std::process::id());
-    hasher.write_u32(attempt);
-    let jitter = hasher.finish() % 100;
+    let jitter = crate::random::u64() % 100;
     let millis = 10 * u64::from(attempt.min(10)) + jitter;
     std::thread::sleep(std::time::Duration::from_millis(millis));
 }
