@@ -113,17 +113,6 @@ pub fn walk_range(
         let commit = git
             .find_commit(oid)
             .context(|| format!("reading commit {oid}"))?;
-        if let Some(since) = filter.since
-            && commit_time(&commit) < since
-        {
-            // Still needed? No: events are reported, not replayed, so skipping is safe.
-            continue;
-        }
-        if let Some(until) = filter.until
-            && commit_time(&commit) > until
-        {
-            continue;
-        }
         // Most commits leave the watched folder alone: tell by tree ids,
         // each commit's looked up once (it is the next commit's parent).
         let after = watched_tree(repo, &commit, &watched, &mut seen);
@@ -147,7 +136,7 @@ pub fn walk_range(
             continue;
         }
         for event in commit_events(repo, &commit, &watched)? {
-            if keep(&event, filter) {
+            if keep(&event, filter) && in_time(&event, filter) {
                 out.push(event);
             }
         }
