@@ -11,7 +11,7 @@ use crate::history::{self, Filter};
 use crate::lifecycle::{DEFAULT_ASSIGN_TAG, DEFAULT_REGISTER_TAG};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// An event on the branch and its tag.
 #[derive(Debug, Clone, Serialize)]
@@ -23,6 +23,9 @@ pub struct Published {
     pub created: bool,
     /// The artifact URI of the event's version at its commit.
     pub uri: Option<String>,
+    /// Where the event's commit is in what is reported (for ordering).
+    #[serde(skip)]
+    position: usize,
 }
 
 /// Why publishing failed.
@@ -48,6 +51,13 @@ pub struct Outcome {
 }
 
 /// Creates the missing tags for the events reachable from `rev`.
+///
+/// Without `since`, every event of the registry is looked at. With it, the
+/// events of `since..rev` are reported, and the tags of every event of the
+/// models that range touched are made: numbering counts from a model's first
+/// event, and a tag an earlier failed run left out is made now. Reading only
+/// those models keeps a post-merge step proportional to what the merge
+/// changed (each model's history is cached), not to the registry's age.
 pub fn publish(
     repo: &Repo,
     rev: &str,
@@ -55,7 +65,8 @@ pub fn publish(
     actor: &str,
 ) -> Result<Outcome, PublishError> {
     let tip = repo.resolve(rev)?;
-    let snapshot = Snapshot::at_rev(repo, &tip.id().to_string())?;
+    let tip_id = tip.id().to_string();
+    let snapshot = Snapshot::at_rev(repo, &tip_id)?;
     let formats = snapshot.config().ok().and_then(|c| c.value.tags);
     let register_format = formats
         .as_ref()
@@ -66,38 +77,50 @@ pub fn publish(
         .and_then(|t| t.assign.clone())
         .unwrap_or_else(|| DEFAULT_ASSIGN_TAG.into());
 
-    // The whole history: assignment numbers count from the first event.
-    let all = history::walk(repo, &tip.id().to_string(), &Filter::default())?;
-    let reported: Option<BTreeSet<String>> = match since {
-        Some(since) => Some(
-            history::walk_range(repo, Some(since), &tip.id().to_string(), &Filter::default())?
+    // The events to tag (each model's in order), and which to report.
+    let (scope, reported): (Vec<Event>, Option<HashMap<String, usize>>) = match since {
+        Some(since) => {
+            refuse_dropped_tags(repo, since, &tip)?;
+            let range = history::walk_range(repo, Some(since), &tip_id, &Filter::default())?;
+            let models: BTreeSet<String> = range
                 .events
-                .into_iter()
-                .filter_map(|e| e.commit)
-                .collect(),
-        ),
-        None => None,
+                .iter()
+                .filter_map(|e| e.model.clone())
+                .collect();
+            let mut scope = Vec::new();
+            for model in models {
+                let filter = Filter {
+                    model: Some(model),
+                    ..Filter::default()
+                };
+                scope.extend(history::walk(repo, &tip_id, &filter)?.events);
+            }
+            // Each reported commit's place in the range, for the report's order.
+            let mut commits = HashMap::new();
+            for commit in range.events.into_iter().filter_map(|e| e.commit) {
+                let next = commits.len();
+                commits.entry(commit).or_insert(next);
+            }
+            (scope, Some(commits))
+        }
+        None => {
+            let all = history::walk(repo, &tip_id, &Filter::default())?.events;
+            refuse_unknown_tags(repo, &tip, &all, &register_format, &assign_format)?;
+            (all, None)
+        }
     };
+
     let mut assignments: BTreeMap<(String, String), u64> = BTreeMap::new();
     let mut out = Outcome::default();
-    for event in all.events {
-        let tag = match event.event {
-            EventKind::Register => Some(expand(&register_format, &event, None)),
-            EventKind::Promote | EventKind::Rollback => {
-                let key = (
-                    event.model.clone().unwrap_or_default(),
-                    event.stage.clone().unwrap_or_default(),
-                );
-                let n = assignments.entry(key).or_default();
-                *n += 1;
-                Some(expand(&assign_format, &event, Some(*n)))
-            }
-            _ => None,
-        };
+    for event in scope {
+        let tag = tag_for(&event, &register_format, &assign_format, &mut assignments);
         let Some(commit) = event.commit.clone() else {
             continue;
         };
-        let in_range = reported.as_ref().is_none_or(|r| r.contains(&commit));
+        let position = match &reported {
+            Some(commits) => commits.get(&commit).copied(),
+            None => Some(out.events.len()),
+        };
         let mut created = false;
         if let Some(name) = &tag {
             created = ensure_tag(repo, &tip, name, &commit, &event, actor)?;
@@ -105,17 +128,169 @@ pub fn publish(
                 out.created.push(name.clone());
             }
         }
-        if in_range && (tag.is_some() || is_reportable(&event)) {
+        if let Some(position) = position
+            && (tag.is_some() || is_reportable(&event))
+        {
             let uri = artifact_uri(repo, &commit, &event);
             out.events.push(Published {
                 event,
                 tag,
                 created,
                 uri,
+                position,
             });
         }
     }
+    // Report in the branch's order, whichever model each event is of.
+    out.events.sort_by_key(|p| p.position);
     Ok(out)
+}
+
+/// The tag an event gets, if any; assignment tags are numbered per model and
+/// stage in the order of `events` seen so far.
+fn tag_for(
+    event: &Event,
+    register_format: &str,
+    assign_format: &str,
+    assignments: &mut BTreeMap<(String, String), u64>,
+) -> Option<String> {
+    match event.event {
+        EventKind::Register => Some(expand(register_format, event, None)),
+        EventKind::Promote | EventKind::Rollback => {
+            let key = (
+                event.model.clone().unwrap_or_default(),
+                event.stage.clone().unwrap_or_default(),
+            );
+            let n = assignments.entry(key).or_default();
+            *n += 1;
+            Some(expand(assign_format, event, Some(*n)))
+        }
+        _ => None,
+    }
+}
+
+/// A force-push that dropped published events: `since` (the branch before
+/// the push) has commits `tip` lacks, and a tag names one of them.
+fn refuse_dropped_tags(
+    repo: &Repo,
+    since: &str,
+    tip: &git2::Commit<'_>,
+) -> Result<(), PublishError> {
+    let before = repo.resolve(since)?.id();
+    let git = &repo.repo;
+    if before == tip.id()
+        || git
+            .graph_descendant_of(tip.id(), before)
+            .context(|| format!("comparing {since} with the branch"))?
+    {
+        return Ok(());
+    }
+    let mut revwalk = git.revwalk().context(|| "walking history".into())?;
+    revwalk
+        .push(before)
+        .and_then(|()| revwalk.hide(tip.id()))
+        .context(|| "walking history".into())?;
+    let mut dropped = BTreeSet::new();
+    for oid in revwalk {
+        dropped.insert(oid.context(|| "walking history".into())?);
+    }
+    for (name, target) in tag_targets(repo)? {
+        if dropped.contains(&target) {
+            return Err(PublishError::Unreachable {
+                tag: name,
+                commit: target.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A tag in regent's formats that no event on the branch makes, pointing at
+/// a commit the branch lacks: a published event the history no longer has.
+fn refuse_unknown_tags(
+    repo: &Repo,
+    tip: &git2::Commit<'_>,
+    events: &[Event],
+    register_format: &str,
+    assign_format: &str,
+) -> Result<(), PublishError> {
+    let mut assignments = BTreeMap::new();
+    let known: BTreeSet<String> = events
+        .iter()
+        .filter_map(|e| tag_for(e, register_format, assign_format, &mut assignments))
+        .collect();
+    for (name, target) in tag_targets(repo)? {
+        let ours = glob_matches(register_format, &name) || glob_matches(assign_format, &name);
+        if !ours || known.contains(&name) {
+            continue;
+        }
+        let reachable = target == tip.id()
+            || repo
+                .repo
+                .graph_descendant_of(tip.id(), target)
+                .context(|| format!("checking tag {name}"))?;
+        if !reachable {
+            return Err(PublishError::Unreachable {
+                tag: name,
+                commit: target.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Every tag's name and the commit it names (tags of other objects skipped).
+fn tag_targets(repo: &Repo) -> Result<Vec<(String, git2::Oid)>, PublishError> {
+    let mut out = Vec::new();
+    let refs = repo
+        .repo
+        .references_glob("refs/tags/*")
+        .context(|| "listing tags".into())?;
+    for reference in refs {
+        let reference = reference.context(|| "listing tags".into())?;
+        let (Ok(name), Ok(commit)) = (reference.shorthand(), reference.peel_to_commit()) else {
+            continue;
+        };
+        out.push((name.to_owned(), commit.id()));
+    }
+    Ok(out)
+}
+
+/// Whether `name` could come from `format`, each `{placeholder}` standing
+/// for one or more characters.
+fn glob_matches(format: &str, name: &str) -> bool {
+    let mut literals = Vec::new();
+    let mut rest = format;
+    while let Some(open) = rest.find('{') {
+        literals.push(&rest[..open]);
+        match rest[open..].find('}') {
+            Some(close) => rest = &rest[open + close + 1..],
+            None => {
+                rest = "";
+                break;
+            }
+        }
+    }
+    literals.push(rest);
+    let (first, last) = (literals[0], literals[literals.len() - 1]);
+    if literals.len() == 1 {
+        return name == first;
+    }
+    let Some(mut middle) = name.strip_prefix(first) else {
+        return false;
+    };
+    let Some(stripped) = middle.strip_suffix(last) else {
+        return false;
+    };
+    middle = stripped;
+    for literal in &literals[1..literals.len() - 1] {
+        // Each placeholder takes at least one character before the literal.
+        match middle.get(1..).and_then(|m| m.find(literal)) {
+            Some(at) => middle = &middle[1 + at + literal.len()..],
+            None => return false,
+        }
+    }
+    !middle.is_empty()
 }
 
 /// Events worth telling a deploy step about even without a tag.
@@ -212,4 +387,22 @@ pub fn push_tags(repo: &Repo, remote: &str, tags: &[String]) -> Result<(), GitEr
     args.extend(tags.iter().map(|t| format!("refs/tags/{t}:refs/tags/{t}")));
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     crate::git::run_git(&dir, &args).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_matches;
+
+    #[test]
+    fn tag_formats_match_the_names_they_make() {
+        assert!(glob_matches("{model}@v{version}", "churn@v12"));
+        assert!(glob_matches("{model}#{stage}#{n}", "churn#production#3"));
+        assert!(glob_matches("release/{model}/{version}", "release/a/1"));
+        assert!(!glob_matches("{model}@v{version}", "v1.0.0"));
+        assert!(!glob_matches("{model}@v{version}", "@v1"));
+        assert!(!glob_matches("{model}#{stage}#{n}", "churn#production#"));
+        assert!(!glob_matches("release/{model}/{version}", "other/a/1"));
+        assert!(glob_matches("fixed", "fixed"));
+        assert!(!glob_matches("fixed", "fixed2"));
+    }
 }

@@ -146,24 +146,16 @@ fn measure_all(
         stdin: None,
     };
     let mut rows = Vec::new();
-    let mut row = |command: &str,
-                   c: Case<'_>,
-                   git_args: Option<(Vec<String>, Option<&Path>)>,
-                   target: Option<Duration>| {
+    // The raw Git work a command is measured beside.
+    let mut row = |command: &str, c: Case<'_>, raw: Option<Case<'_>>, target: Option<Duration>| {
         let regent_time = median(repo, &c, runs);
-        let git = git_args.map(|(args, stdin)| {
-            let label = format!("git {}", args.join(" "));
-            let t = median(
-                repo,
-                &Case {
-                    program: git,
-                    args,
-                    reset: None,
-                    stdin,
-                },
-                runs,
-            );
-            (label, t)
+        let git = raw.map(|raw| {
+            let label = if raw.program == git {
+                format!("git {}", raw.args.join(" "))
+            } else {
+                raw.args.last().cloned().unwrap_or_default()
+            };
+            (label, median(repo, &raw, runs))
         });
         rows.push(Row {
             command: command.to_owned(),
@@ -177,7 +169,8 @@ fn measure_all(
     row(
         &format!("resolve models:/{model}/production"),
         case(s(&["resolve", &format!("models:/{model}/production")])),
-        Some((
+        Some(git_case(
+            git,
             s(&["cat-file", "-p", &format!("HEAD:models/{model}/model.yaml")]),
             None,
         )),
@@ -186,19 +179,20 @@ fn measure_all(
     row(
         &format!("show {model}"),
         case(s(&["show", &model])),
-        Some((batch.clone(), Some(&one_model_blobs))),
+        Some(git_case(git, batch.clone(), Some(&one_model_blobs))),
         Some(ms(20)),
     );
     row(
         "show",
         case(s(&["show"])),
-        Some((batch.clone(), Some(&model_blobs))),
+        Some(git_case(git, batch.clone(), Some(&model_blobs))),
         Some(ms(150)),
     );
     row(
         &format!("history {model}"),
         case(s(&["history", &model, "--json"])),
-        Some((
+        Some(git_case(
+            git,
             s(&["log", "--format=%H", "--", &format!("models/{model}")]),
             None,
         )),
@@ -207,7 +201,7 @@ fn measure_all(
     row(
         "validate",
         case(s(&["validate"])),
-        Some((batch.clone(), Some(&blobs))),
+        Some(git_case(git, batch.clone(), Some(&blobs))),
         Some(ms(1000)),
     );
     row(
@@ -216,6 +210,18 @@ fn measure_all(
         None,
         Some(ms(50)),
     );
+    // Git's own cost of one file changed and committed: `git add` rewrites
+    // the whole index too.
+    let sh = which("sh");
+    let raw_commit = |path: String| Case {
+        program: &sh,
+        args: vec![
+            "-c".into(),
+            format!("echo '# x' >> {path} && git add {path} && git commit -q -m raw"),
+        ],
+        reset: Some(&reset),
+        stdin: None,
+    };
     row(
         "register",
         Case {
@@ -224,7 +230,7 @@ fn measure_all(
             reset: Some(&reset),
             stdin: None,
         },
-        None,
+        Some(raw_commit(format!("models/{model}/versions/new.yaml"))),
         Some(ms(50)),
     );
     row(
@@ -241,7 +247,7 @@ fn measure_all(
             reset: Some(&reset),
             stdin: None,
         },
-        None,
+        Some(raw_commit(format!("models/{model}/model.yaml"))),
         Some(ms(50)),
     );
     // Cold: the history cache (.git/regent) removed before every run, as in a
@@ -257,7 +263,8 @@ fn measure_all(
             reset: Some(&drop_cache),
             stdin: None,
         },
-        Some((
+        Some(git_case(
+            git,
             s(&["log", "--format=%H", "--", &format!("models/{model}")]),
             None,
         )),
@@ -274,6 +281,24 @@ fn measure_all(
         None,
         None,
     );
+    // After a merge: the last commit's event (tags exist, nothing is made).
+    row(
+        "publish --since HEAD~1",
+        case(s(&["publish", "--since", "HEAD~1"])),
+        None,
+        None,
+    );
+    row(
+        "publish --since HEAD~1 (cold)",
+        Case {
+            program: regent,
+            args: s(&["publish", "--since", "HEAD~1"]),
+            reset: Some(&drop_cache),
+            stdin: None,
+        },
+        None,
+        None,
+    );
     row(
         "run list --sort accuracy",
         case(s(&["run", "list", "--sort", "accuracy", "--limit", "10"])),
@@ -281,6 +306,16 @@ fn measure_all(
         None,
     );
     rows
+}
+
+/// The raw Git work a command is measured beside.
+fn git_case<'a>(git: &'a Path, args: Vec<String>, stdin: Option<&'a Path>) -> Case<'a> {
+    Case {
+        program: git,
+        args,
+        reset: None,
+        stdin,
+    }
 }
 
 fn print_table(rows: &[Row], judge: bool) {

@@ -8,8 +8,9 @@ use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct PublishArgs {
-    /// Report only the events after this revision (e.g. the push's `before`); tags
-    /// missing for earlier events are still created.
+    /// Report only the events after this revision (e.g. the push's `before`),
+    /// reading only the models they touch; tags those models still miss are
+    /// created too.
     #[arg(long, value_name = "REV")]
     pub since: Option<String>,
     /// The branch's revision to publish (default: HEAD).

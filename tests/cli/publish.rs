@@ -197,3 +197,80 @@ fn publish_push_sends_tags() {
         json!("m@v1\n")
     );
 }
+
+/// A force-push that drops a published event, whatever replaces it: the
+/// post-merge step (`--since` the branch before the push) names the tag.
+#[test]
+fn publish_since_catches_a_force_push_that_dropped_a_published_event() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
+    env.run_ok(&["promote", "m", "1", "--to", "staging"]);
+    let before = env.head();
+    // Rewrite: the promotion is gone, and an unrelated commit replaces it.
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    env.sh("echo notes > NOTES && git add NOTES && git commit -q -m notes");
+    let out = env.run_err(1, &["publish", "--since", &before]);
+    assert!(
+        out.stderr.contains("tag m#staging#1 points at"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("history was rewritten"),
+        "{}",
+        out.stderr
+    );
+    // A plain fast-forward since the same point is fine.
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
+    let before = env.head();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
+    env.run_ok(&["publish", "--since", &before]);
+}
+
+/// Without `--since`, a tag in regent's format that no event on the branch
+/// makes, on a commit the branch lacks, is a dropped event too.
+#[test]
+fn publish_catches_a_tag_whose_event_is_gone() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
+    env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let out = env.run_err(1, &["publish"]);
+    assert!(out.stderr.contains("tag m@v2 points at"), "{}", out.stderr);
+    // Tags that are not regent's are not its business.
+    env.git(&["tag", "-d", "m@v2"]);
+    env.git(&["tag", "v1.0.0", "HEAD"]);
+    env.run_ok(&["publish"]);
+}
+
+/// `--since` reads the models the range touched: their missing tags are
+/// made (numbered from their first event); other models are not read.
+#[test]
+fn publish_since_reads_only_the_models_it_touched() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "a", "--artifact", "s3://a/1"]);
+    env.run_ok(&["register", "b", "--artifact", "s3://b/1"]);
+    env.run_ok(&["promote", "b", "1", "--to", "staging"]);
+    let before = env.head();
+    env.run_ok(&["register", "b", "--artifact", "s3://b/2"]);
+    env.run_ok(&["promote", "b", "2", "--to", "staging"]);
+    for tag in ["a@v1", "b@v1", "b#staging#2"] {
+        env.git(&["tag", "-d", tag]);
+    }
+    let value = env.json(&["publish", "--since", &before]);
+    let reported: Vec<&str> = value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["tag"].as_str().unwrap())
+        .collect();
+    assert_eq!(reported, ["b@v2", "b#staging#2"]);
+    assert_eq!(value[1]["created"], true);
+    let tags = env.git(&["tag", "--list"]);
+    assert!(tags.contains("b@v1\n"), "b's earlier tag is made: {tags}");
+    assert!(!tags.contains("a@v1"), "a is outside the range: {tags}");
+    // A full publish makes the rest.
+    env.run_ok(&["publish"]);
+    assert!(env.git(&["tag", "--list"]).contains("a@v1\n"));
+}
