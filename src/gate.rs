@@ -55,6 +55,49 @@ pub fn valid_approvers(pr: &PullRequestFacts) -> Vec<String> {
         .collect()
 }
 
+/// Why each reviewer whose reviews included an approval has no approval that
+/// counts (a later push, their own pull request, withdrawn, dismissed), so the
+/// report says what happened to every approval it ignored.
+pub fn ignored_approvals(pr: &PullRequestFacts) -> Vec<String> {
+    let mut reviews: Vec<&ReviewFacts> = pr.reviews.iter().collect();
+    reviews.sort_by_key(|r| r.id);
+    let mut latest: BTreeMap<String, &ReviewFacts> = BTreeMap::new();
+    let mut approved: BTreeSet<String> = BTreeSet::new();
+    for review in reviews {
+        if matches!(review.state.as_str(), "COMMENTED" | "PENDING") {
+            continue;
+        }
+        let user = review.user.to_lowercase();
+        if review.state == "APPROVED" {
+            approved.insert(user.clone());
+        }
+        latest.insert(user, review);
+    }
+    let short = |sha: &str| sha.chars().take(7).collect::<String>();
+    let mut out = Vec::new();
+    for (user, review) in latest {
+        if !approved.contains(&user) {
+            continue;
+        }
+        let who = &review.user;
+        let why = match review.state.as_str() {
+            "APPROVED" if user == pr.author.to_lowercase() => {
+                format!("{who} wrote the pull request and cannot approve it")
+            }
+            "APPROVED" if review.commit_id != pr.head_sha => format!(
+                "{who} approved {}, but the head is now {}: commits pushed after an approval need a new one",
+                short(&review.commit_id),
+                short(&pr.head_sha)
+            ),
+            "APPROVED" => continue,
+            "DISMISSED" => format!("{who}'s approval was dismissed"),
+            _ => format!("{who} requested changes after approving"),
+        };
+        out.push(why);
+    }
+    out
+}
+
 /// One event and the gate's verdict on it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Verdict {
@@ -127,6 +170,10 @@ pub fn check(repo: &Repo, input: &Input<'_>) -> Result<Report, GitError> {
         None => None,
     };
     let approvers = input.pull_request.map(valid_approvers).unwrap_or_default();
+    let ignored = input
+        .pull_request
+        .map(ignored_approvals)
+        .unwrap_or_default();
     let rollbacks = rollback_claims(repo, &fork, &head)?;
     let mut facts: BTreeMap<String, ModelFacts> = BTreeMap::new();
     let mut verdicts = Vec::new();
@@ -139,6 +186,7 @@ pub fn check(repo: &Repo, input: &Input<'_>) -> Result<Report, GitError> {
                 head_snapshot: &head_snapshot,
                 config: config.as_ref(),
                 approvers: &approvers,
+                ignored: &ignored,
                 input,
                 rollbacks: &rollbacks,
             },
@@ -168,6 +216,8 @@ struct JudgeContext<'a, 'r> {
     head_snapshot: &'a Snapshot<'r>,
     config: Option<&'a Config>,
     approvers: &'a [String],
+    /// Why approvals on the pull request do not count.
+    ignored: &'a [String],
     input: &'a Input<'a>,
     rollbacks: &'a BTreeSet<(String, String, u64)>,
 }
@@ -272,12 +322,26 @@ fn judge(
                     counted[0]
                 )
             } else {
+                let others: Vec<String> = cx
+                    .approvers
+                    .iter()
+                    .map(|a| format!("{a} (not a policy owner)"))
+                    .collect();
+                let not_counted = if others.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not counted: {}", others.join(", "))
+                };
                 format!(
-                    "regent.yaml changed: needs an approval by one of the policy owners ({})",
+                    "regent.yaml changed: needs an approval by one of the policy owners ({}){not_counted}",
                     owners.join(", ")
                 )
             };
-            Ok(verdict(event, allowed, vec![reason]))
+            let mut reasons = vec![reason];
+            if !allowed {
+                reasons.extend(cx.ignored.iter().cloned());
+            }
+            Ok(verdict(event, allowed, reasons))
         }
         EventKind::Promote
         | EventKind::Rollback
@@ -353,7 +417,14 @@ fn judge(
             if matches!(request, Request::Rollback { .. }) {
                 event.event = EventKind::Rollback;
             }
-            let reasons = decision.failures().map(|c| c.message.clone()).collect();
+            let mut reasons: Vec<String> = decision.failures().map(|c| c.message.clone()).collect();
+            // Approvals missing: say what became of the ones given.
+            if decision
+                .failures()
+                .any(|c| c.rule == policy::Rule::Approvals)
+            {
+                reasons.extend(cx.ignored.iter().cloned());
+            }
             Ok(Verdict {
                 event,
                 allowed: decision.allowed(),

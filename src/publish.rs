@@ -334,6 +334,11 @@ fn ensure_tag(
             .peel_to_commit()
             .context(|| format!("reading tag {name}"))?
             .id();
+        // The event's commit came from walking the branch: the usual case,
+        // settled without walking the graph.
+        if target.to_string() == commit {
+            return Ok(false);
+        }
         let reachable = target == tip.id()
             || repo
                 .repo

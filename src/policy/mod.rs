@@ -302,6 +302,41 @@ pub fn counting_approvers(
     counted.into_values().map(str::to_owned).collect()
 }
 
+/// Approvals given for `target` of `version` that do not count, each with
+/// why: the reviewer is the one asking, registered the version, or is not
+/// listed. Shown beside the count so a refusal is never a mystery.
+fn uncounted_approvers(
+    ctx: &Context,
+    version: u64,
+    target: &ApprovalTarget,
+    approvers: &[String],
+) -> Vec<String> {
+    let registrant = ctx.versions.get(&version).map(|v| v.created_by.as_str());
+    let mut out: BTreeMap<String, String> = BTreeMap::new();
+    for approval in ctx.approvals {
+        let who = approval.actor.as_str();
+        if approval.version != version || &approval.target != target || who.is_empty() {
+            continue;
+        }
+        let why = if same_login(who, ctx.actor) {
+            if ctx.via_pull_request {
+                "the pull request's author"
+            } else {
+                "the one promoting"
+            }
+        } else if registrant.is_some_and(|r| same_login(who, r)) {
+            "registered this version"
+        } else if !approvers.iter().any(|entry| is_listed(ctx, entry, who)) {
+            "not an approver"
+        } else {
+            continue;
+        };
+        out.entry(who.to_lowercase())
+            .or_insert_with(|| format!("{who} ({why})"));
+    }
+    out.into_values().collect()
+}
+
 fn same_login(a: &str, b: &str) -> bool {
     a.to_lowercase() == b.to_lowercase()
 }
@@ -556,7 +591,7 @@ fn approvals_check(
 ) -> Check {
     let counted = counting_approvers(ctx, version, target, approvers);
     let (n, required, names) = (counted.len(), required as usize, counted.join(", "));
-    let message = match n.cmp(&required) {
+    let mut message = match n.cmp(&required) {
         Ordering::Equal => format!("{n} of {required} approvals: {names}"),
         Ordering::Greater => format!("{n} approvals ({required} required): {names}"),
         Ordering::Less if approvers.is_empty() => {
@@ -573,6 +608,10 @@ fn approvals_check(
             approvers.join(", ")
         ),
     };
+    let uncounted = uncounted_approvers(ctx, version, target, approvers);
+    if n < required && !uncounted.is_empty() {
+        message.push_str(&format!("; not counted: {}", uncounted.join(", ")));
+    }
     Check::new(Rule::Approvals, n >= required, message)
 }
 

@@ -198,36 +198,6 @@ fn publish_push_sends_tags() {
     );
 }
 
-/// A force-push that drops a published event, whatever replaces it: the
-/// post-merge step (`--since` the branch before the push) names the tag.
-#[test]
-fn publish_since_catches_a_force_push_that_dropped_a_published_event() {
-    let env = TestEnv::with_registry();
-    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
-    env.run_ok(&["promote", "m", "1", "--to", "staging"]);
-    let before = env.head();
-    // Rewrite: the promotion is gone, and an unrelated commit replaces it.
-    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
-    env.sh("echo notes > NOTES && git add NOTES && git commit -q -m notes");
-    let out = env.run_err(1, &["publish", "--since", &before]);
-    assert!(
-        out.stderr.contains("tag m#staging#1 points at"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("history was rewritten"),
-        "{}",
-        out.stderr
-    );
-    // A plain fast-forward since the same point is fine.
-    let env = TestEnv::with_registry();
-    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
-    let before = env.head();
-    env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
-    env.run_ok(&["publish", "--since", &before]);
-}
-
 /// Without `--since`, a tag in regent's format that no event on the branch
 /// makes, on a commit the branch lacks, is a dropped event too.
 #[test]

@@ -1,0 +1,188 @@
+//! Attempts to get around the policy, each caught by `check` or `publish`
+//! with a reason that says what happened (README "Guarantees"). Other
+//! bypasses are covered where their feature is: direct commits to guarded
+//! stages (`github::check_flags_direct_commits_to_guarded_stages`),
+//! promoting without approvals or gates offline (`lifecycle`), dismissed and
+//! withdrawn reviews (`github::check_refuses_approvals_that_do_not_count`).
+
+use crate::common::TestEnv;
+use crate::github::{check, gate_mocks, pr_branch, review, setup};
+use wiremock::MockServer;
+
+/// Runs the gate on `head` with these reviews (team @acme/ml-leads = `leads`)
+/// and returns its report, asserting it refused.
+async fn refused(
+    env: &TestEnv,
+    head: &str,
+    reviews: Vec<serde_json::Value>,
+    leads: Vec<&str>,
+) -> String {
+    let server = MockServer::start().await;
+    gate_mocks(&server, head, vec![reviews], leads, false).await;
+    let out = check(env, &server, head);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    out.stdout
+}
+
+/// The policy that judges a pull request is the base's: a PR that lowers
+/// the approvals and promotes in the same change is still judged by the old
+/// rule, and the policy change itself needs a policy owner.
+#[tokio::test]
+async fn a_pull_request_that_lowers_the_approvals_is_judged_by_the_base() {
+    let env = setup();
+    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
+    env.write(
+        "regent.yaml",
+        env.read("regent.yaml")
+            .replace("approvals: 1", "approvals: 0"),
+    );
+    env.write(
+        "models/m/model.yaml",
+        env.read("models/m/model.yaml")
+            .replace("staging: 1", "production: 1\n  staging: 1"),
+    );
+    env.commit_all("relax the policy and promote");
+    let head = env.head();
+    env.git(&["switch", "-q", "main"]);
+    let server = MockServer::start().await;
+    gate_mocks(&server, &head, vec![vec![]], vec![], false).await;
+    let out = check(&env, &server, &head);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("needs an approval by one of the policy owners (carol)"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("0 of 1 approvals"), "{}", out.stdout);
+}
+
+/// The author of the pull request approving it themselves.
+#[tokio::test]
+async fn self_approval_does_not_count() {
+    let env = setup();
+    let head = pr_branch(&env);
+    let report = refused(
+        &env,
+        &head,
+        vec![review(1, "alice", "APPROVED", &head)],
+        vec![],
+    )
+    .await;
+    assert!(report.contains("0 of 1 approvals"), "{report}");
+    assert!(
+        report.contains("alice wrote the pull request and cannot approve it"),
+        "{report}"
+    );
+}
+
+/// An approval given before more commits were pushed approved something
+/// else: it does not carry over to the new head.
+#[tokio::test]
+async fn an_approval_before_a_later_push_does_not_count() {
+    let env = setup();
+    let approved = pr_branch(&env);
+    // A later push on the same branch (here: the artifact changed).
+    env.git(&["switch", "-q", "regent/m/production/v1"]);
+    env.write("NOTES", "pushed after the review\n");
+    env.commit_all("one more commit");
+    let head = env.head();
+    env.git(&["switch", "-q", "main"]);
+    let report = refused(
+        &env,
+        &head,
+        vec![review(1, "bob", "APPROVED", &approved)],
+        vec![],
+    )
+    .await;
+    let reason = format!(
+        "bob approved {}, but the head is now {}",
+        &approved[..7],
+        &head[..7]
+    );
+    assert!(report.contains(&reason), "{report}");
+}
+
+/// Someone who is neither listed nor in the listed team.
+#[tokio::test]
+async fn an_approver_outside_the_list_or_team_does_not_count() {
+    let env = setup();
+    let head = pr_branch(&env);
+    let report = refused(
+        &env,
+        &head,
+        vec![review(1, "mallory", "APPROVED", &head)],
+        vec!["frank"],
+    )
+    .await;
+    assert!(
+        report.contains("not counted: mallory (not an approver)"),
+        "{report}"
+    );
+}
+
+/// Raising a registered version's metric to pass the production gate (with
+/// a perfectly valid approval) is refused: metrics are frozen at
+/// registration. Changing its artifact likewise.
+#[tokio::test]
+async fn editing_a_registered_versions_metrics_or_artifact_is_refused() {
+    let env = setup();
+    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
+    let version = env.read("models/m/versions/1.yaml");
+    assert!(version.contains("accuracy: 0.93"), "{version}");
+    env.write(
+        "models/m/versions/1.yaml",
+        version
+            .replace("accuracy: 0.93", "accuracy: 0.99")
+            .replace("s3://m/1", "s3://evil/1"),
+    );
+    env.write(
+        "models/m/model.yaml",
+        env.read("models/m/model.yaml")
+            .replace("staging: 1", "production: 1\n  staging: 1"),
+    );
+    env.commit_all("promote m v1 to production");
+    let head = env.head();
+    env.git(&["switch", "-q", "main"]);
+    let report = refused(
+        &env,
+        &head,
+        vec![review(1, "bob", "APPROVED", &head)],
+        vec![],
+    )
+    .await;
+    assert!(
+        report.contains("m v1 was changed where it is frozen"),
+        "{report}"
+    );
+}
+
+/// A force-push that drops a published event, whatever replaces it: the
+/// post-merge step (`--since` the branch before the push) names the tag.
+#[test]
+fn a_force_push_that_drops_a_published_event_is_caught_by_publish() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
+    env.run_ok(&["promote", "m", "1", "--to", "staging"]);
+    let before = env.head();
+    // Rewrite: the promotion is gone, and an unrelated commit replaces it.
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    env.sh("echo notes > NOTES && git add NOTES && git commit -q -m notes");
+    let out = env.run_err(1, &["publish", "--since", &before]);
+    assert!(
+        out.stderr.contains("tag m#staging#1 points at"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("history was rewritten"),
+        "{}",
+        out.stderr
+    );
+    // A plain fast-forward since the same point is fine.
+    let env = TestEnv::with_registry();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
+    let before = env.head();
+    env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
+    env.run_ok(&["publish", "--since", &before]);
+}
