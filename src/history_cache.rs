@@ -84,6 +84,8 @@ pub fn store(repo: &Repo, key: &str, tip: git2::Oid, events: &[Event]) {
         return;
     };
     if std::io::Write::write_all(&mut tmp, &bytes).is_ok() {
+        crate::fault::point("after-cache-temp");
         let _ = tmp.persist(&file);
+        crate::fault::point("after-cache");
     }
 }

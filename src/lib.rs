@@ -20,6 +20,7 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod events;
+pub mod fault;
 pub mod gate;
 pub mod git;
 pub mod github;
@@ -33,6 +34,7 @@ pub mod policy;
 pub mod publish;
 pub mod query;
 pub mod random;
+pub mod recovery;
 pub mod registry;
 pub mod render;
 pub mod runs;

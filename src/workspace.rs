@@ -5,6 +5,7 @@
 //! instead of being overwritten.
 
 use crate::git::{Context, GitError, Repo};
+use crate::recovery::Journal;
 use std::io::Write;
 
 /// One file to write (or delete, with `None`), relative to the registry folder.
@@ -175,7 +176,7 @@ pub fn move_branch(
 
 /// Brings the working tree and index in line with the commit for the changed
 /// paths only; the user's other changes, staged or not, are left alone.
-fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
+pub(crate) fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
     let Some(workdir) = repo.workdir.as_ref() else {
         return Ok(());
     };
@@ -202,8 +203,11 @@ fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
                     .context(|| format!("unstaging {rel}"))?;
             }
         }
+        crate::fault::point("after-worktree-file");
     }
-    index.write().context(|| "writing the index".into())
+    index.write().context(|| "writing the index".into())?;
+    crate::fault::point("after-index");
+    Ok(())
 }
 
 /// Writes a file through a temporary file in the same folder and a rename,
@@ -213,6 +217,9 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), GitE
     let dir = path.parent().unwrap_or(std::path::Path::new("."));
     fs_err::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
     let mut builder = tempfile::Builder::new();
+    // A recognisable name, so that one a crash leaves behind can be cleaned
+    // up (crate::recovery); the leading dot keeps it out of the registry.
+    builder.prefix(crate::recovery::TEMP_PREFIX);
     // Temporary files are private (0600); a registry file is an ordinary file.
     #[cfg(unix)]
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644));
@@ -222,6 +229,7 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), GitE
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(io(format!("writing {}", path.display())))?;
+    crate::fault::point("after-temp-file");
     tmp.persist(path)
         .map_err(|e| e.error)
         .map_err(io(format!("writing {}", path.display())))?;
@@ -327,10 +335,22 @@ pub fn apply<T, E: From<GitError>>(
             actor,
         )?;
         let tags = tag_objects(repo, commit, &prepared, actor)?;
+        crate::fault::point("after-objects");
+        // From here a crash could leave the event visible but its files,
+        // index or tag refs not yet written: the journal lets the next
+        // command finish them (crate::recovery).
+        let journal = Journal::write(repo, commit, &prepared.changes, &tags, push)?;
         if let Some(target) = push {
-            match push_atomically(repo, target, base.id(), commit, &tags)? {
-                PushOutcome::Done => {}
-                PushOutcome::Raced => continue,
+            match push_atomically(repo, target, base.id(), commit, &tags) {
+                Ok(PushOutcome::Done) => crate::fault::point("after-push"),
+                Ok(PushOutcome::Raced) => {
+                    journal.remove();
+                    continue;
+                }
+                Err(e) => {
+                    journal.remove();
+                    return Err(e.into());
+                }
             }
             // Published: bring the local branch along (a fast-forward).
             if base.id() == local.id() {
@@ -341,6 +361,7 @@ pub fn apply<T, E: From<GitError>>(
                     commit,
                     &prepared.message.subject,
                 )?;
+                crate::fault::point("after-branch");
                 sync_work_tree(repo, &prepared.changes)?;
             } else {
                 fast_forward(repo, &branch, &local, commit, &prepared.message.subject)?;
@@ -353,9 +374,17 @@ pub fn apply<T, E: From<GitError>>(
                 commit,
                 &prepared.message.subject,
             ) {
-                Ok(()) => sync_work_tree(repo, &prepared.changes)?,
-                Err(GitError::BranchMoved { .. }) => continue,
-                Err(e) => return Err(e.into()),
+                Ok(()) => {
+                    crate::fault::point("after-branch");
+                    sync_work_tree(repo, &prepared.changes)?;
+                }
+                Err(e) => {
+                    journal.remove();
+                    match e {
+                        GitError::BranchMoved { .. } => continue,
+                        e => return Err(e.into()),
+                    }
+                }
             }
         }
         for (name, id) in &tags {
@@ -367,7 +396,10 @@ pub fn apply<T, E: From<GitError>>(
                     &format!("regent: tag {name}"),
                 )
                 .context(|| format!("creating tag {name}"))?;
+            crate::fault::point("after-tag");
         }
+        journal.remove();
+        crate::fault::point("after-journal-removed");
         return Ok(Applied {
             commit,
             value,
@@ -567,7 +599,7 @@ fn git_dir(repo: &Repo) -> std::path::PathBuf {
 /// Moves the local branch from `from` forward to `to`, updating the files
 /// that changed in between unless the user changed them (then it stops, as
 /// `git merge --ff-only` would, and says so).
-fn fast_forward(
+pub(crate) fn fast_forward(
     repo: &Repo,
     branch: &str,
     from: &git2::Commit<'_>,
@@ -588,6 +620,7 @@ fn fast_forward(
              run `git pull --ff-only` once they are committed or stashed"
                     .into()
             })?;
+        crate::fault::point("after-checkout");
     }
     move_branch(repo, branch, Some(from.id()), to, subject)
 }

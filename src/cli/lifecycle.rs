@@ -340,6 +340,12 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         ));
     }
     let actor = ctx.actor(&repo)?;
+    // A command killed after its event became visible (the branch moved)
+    // may have left the files, index or tags half-written: finish that
+    // first, so the check below sees the registry as committed.
+    for note in crate::recovery::finish_interrupted(&repo)? {
+        ctx.warn(note);
+    }
     // The files this event reads or writes: the policy and the model's folder
     // (and the run a registration freezes). Uncommitted changes elsewhere
     // cannot affect it, and checking only these keeps the check cheap in a

@@ -23,6 +23,12 @@ pub struct PublishArgs {
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
     let repo = ctx.open_registry()?;
+    // Tags a killed lifecycle command did not get to create are made from
+    // its journal, as the very tag objects it pushed, before publish would
+    // make new ones.
+    for note in crate::recovery::finish_interrupted(&repo)? {
+        ctx.warn(note);
+    }
     let actor = ctx.actor(&repo).unwrap_or_else(|_| "regent".into());
     let remote = if args.push {
         Some(repo.upstream_remote().unwrap_or_else(|| "origin".into()))

@@ -1,0 +1,47 @@
+//! Named crash points for the crash-safety tests (`tests/cli/crash.rs`).
+//!
+//! With the `fault-injection` feature (on in every `cargo test` build,
+//! off otherwise), a process whose `REGENT_FAULT` names a point kills itself
+//! there with a real SIGKILL: no destructor, no flush, no unwinding, just
+//! as a power cut or the OOM killer would stop it. `NAME@N` fires at the Nth
+//! time the point is reached (for points inside a loop), `NAME` at the first.
+//!
+//! Without the feature [`point`] is an empty inline function: release builds
+//! contain neither the check nor the variable's name.
+
+/// Stops the process with SIGKILL here if `REGENT_FAULT` names this point.
+#[cfg(feature = "fault-injection")]
+pub fn point(name: &str) {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    // Hits of the named point so far; other points are not counted.
+    static HITS: AtomicU32 = AtomicU32::new(0);
+    let Ok(wanted) = std::env::var("REGENT_FAULT") else {
+        return;
+    };
+    let (wanted_name, nth) = match wanted.split_once('@') {
+        Some((n, count)) => (n, count.parse().unwrap_or(1)),
+        None => (wanted.as_str(), 1),
+    };
+    if wanted_name != name || HITS.fetch_add(1, Ordering::SeqCst) + 1 != nth {
+        return;
+    }
+    kill_self();
+}
+
+/// SIGKILL to this process. The crate forbids `unsafe`, so the signal comes
+/// from the shell's `kill` builtin rather than from `libc::kill`.
+#[cfg(feature = "fault-injection")]
+fn kill_self() -> ! {
+    let pid = std::process::id().to_string();
+    let _ = std::process::Command::new("sh")
+        .args(["-c", "kill -KILL \"$1\"", "sh", &pid])
+        .status();
+    // The signal is delivered as soon as `kill` sends it; should it somehow
+    // not be, abort (SIGABRT), which a crash test reports as the wrong signal.
+    std::thread::sleep(std::time::Duration::from_secs(5));
+    std::process::abort()
+}
+
+#[cfg(not(feature = "fault-injection"))]
+#[inline(always)]
+pub fn point(_name: &str) {}

@@ -1,0 +1,425 @@
+//! Finishing an event that a crash (SIGKILL, power cut, OOM killer)
+//! interrupted.
+//!
+//! [`crate::workspace::apply`] makes an event visible with one atomic step,
+//! the move of the branch ref (or, with `--push`, the atomic push). What
+//! follows that step (writing the touched files, the index, and the local tag
+//! refs) is bookkeeping, and a crash can stop it half-way: the branch then
+//! holds the whole event while the working tree looks like an uncommitted
+//! revert of it, and the tag refs are missing.
+//!
+//! So before that step `apply` writes a small journal in the Git directory
+//! (`regent/pending/<commit>`): the paths it will write, the tag objects it
+//! will point refs at, and the remote it pushes to. It removes the journal
+//! once everything is done. The next command that changes the registry calls
+//! [`finish_interrupted`], which for each journal left behind:
+//!
+//! - if the commit is HEAD: brings the journal's paths to HEAD's content, but
+//!   only paths that hold HEAD's or its parent's content (both committed, so
+//!   nothing of the user's can be lost); a path with other content stops it;
+//! - if the commit landed (HEAD contains it, or the remote does): creates
+//!   its missing local tag refs, pointing at the very tag objects it pushed;
+//!   and fast-forwards the local branch to a pushed commit, as the command
+//!   would have;
+//! - if it never landed: deletes the journal.
+
+use crate::git::{Context, GitError, Repo};
+use crate::workspace::{Change, PushTarget};
+use std::path::{Path, PathBuf};
+
+/// A journal on disk for one commit being applied.
+#[derive(Debug)]
+pub struct Journal {
+    file: PathBuf,
+}
+
+/// What a journal says.
+#[derive(Debug, Default)]
+struct Entry {
+    pid: Option<u32>,
+    remote: Option<PushTarget>,
+    tags: Vec<(String, git2::Oid)>,
+    /// Registry-relative paths, as in [`Change::path`].
+    paths: Vec<String>,
+}
+
+/// Prefix of the temporary files [`crate::workspace::write_atomically`]
+/// leaves behind if killed between writing and renaming.
+pub const TEMP_PREFIX: &str = ".regent-tmp-";
+
+fn dir(repo: &Repo) -> PathBuf {
+    // The per-worktree Git directory: each worktree has its own HEAD and index.
+    repo.repo.path().join("regent").join("pending")
+}
+
+impl Journal {
+    /// Records what applying `commit` will do, before anything is visible.
+    pub fn write(
+        repo: &Repo,
+        commit: git2::Oid,
+        changes: &[Change],
+        tags: &[(String, git2::Oid)],
+        push: Option<&PushTarget>,
+    ) -> Result<Journal, GitError> {
+        let mut text = format!("pid {}\n", std::process::id());
+        if let Some(target) = push {
+            text.push_str(&format!("remote {} {}\n", target.remote, target.branch));
+        }
+        for (name, id) in tags {
+            text.push_str(&format!("tag {name} {id}\n"));
+        }
+        for change in changes {
+            text.push_str(&format!("path {}\n", change.path));
+        }
+        let file = dir(repo).join(commit.to_string());
+        crate::workspace::write_atomically(&file, text.as_bytes())?;
+        crate::fault::point("after-journal");
+        Ok(Journal { file })
+    }
+
+    /// The event is complete (or never happened): forget it.
+    pub fn remove(self) {
+        // Best effort: a journal left behind is recognised as done next time.
+        let _ = std::fs::remove_file(&self.file);
+    }
+}
+
+fn parse(text: &str) -> Entry {
+    let mut entry = Entry::default();
+    for line in text.lines() {
+        let Some((key, rest)) = line.split_once(' ') else {
+            continue;
+        };
+        match key {
+            "pid" => entry.pid = rest.parse().ok(),
+            "remote" => {
+                if let Some((remote, branch)) = rest.split_once(' ') {
+                    entry.remote = Some(PushTarget {
+                        remote: remote.to_owned(),
+                        branch: branch.to_owned(),
+                    });
+                }
+            }
+            "tag" => {
+                if let Some((name, id)) = rest.split_once(' ')
+                    && let Ok(id) = git2::Oid::from_str(id)
+                {
+                    entry.tags.push((name.to_owned(), id));
+                }
+            }
+            "path" => entry.paths.push(rest.to_owned()),
+            _ => {}
+        }
+    }
+    entry
+}
+
+/// Finishes what crashed commands left half-done (see the module comment).
+/// Returns one line per journal dealt with, for the user.
+pub fn finish_interrupted(repo: &Repo) -> Result<Vec<String>, GitError> {
+    let Ok(listing) = std::fs::read_dir(dir(repo)) else {
+        return Ok(Vec::new());
+    };
+    let mut notes = Vec::new();
+    for item in listing.flatten() {
+        let name = item.file_name().to_string_lossy().into_owned();
+        let Ok(commit) = git2::Oid::from_str(&name) else {
+            continue; // a temporary file of a journal being written
+        };
+        let Ok(text) = std::fs::read_to_string(item.path()) else {
+            continue;
+        };
+        let entry = parse(&text);
+        if entry.pid.is_some_and(is_running) {
+            continue; // another regent is applying it right now
+        }
+        let outcome = finish_one(repo, commit, &entry)?;
+        if let Some(note) = outcome.note {
+            notes.push(note);
+        }
+        if outcome.done {
+            let _ = std::fs::remove_file(item.path());
+        }
+    }
+    Ok(notes)
+}
+
+struct Outcome {
+    /// Whether the journal can go.
+    done: bool,
+    note: Option<String>,
+}
+
+fn finish_one(repo: &Repo, commit: git2::Oid, entry: &Entry) -> Result<Outcome, GitError> {
+    let short = &commit.to_string()[..12];
+    let Ok(object) = repo.repo.find_commit(commit) else {
+        return Ok(Outcome {
+            done: true,
+            note: None,
+        });
+    };
+    let subject = subject_of(&object);
+    let head = repo.head_commit()?.map(|c| c.id());
+    if head == Some(commit) {
+        remove_temp_files(repo, &entry.paths);
+        if let Some(blocking) = finish_files(repo, &object, &entry.paths)? {
+            return Ok(Outcome {
+                done: false,
+                note: Some(format!(
+                    "regent was interrupted while writing the files of commit {short} ({subject}), \
+                     and {blocking} now has changes of yours; to take the committed version: \
+                     git checkout HEAD -- {blocking}"
+                )),
+            });
+        }
+        let tags = create_tags(repo, &entry.tags)?;
+        return Ok(Outcome {
+            done: true,
+            note: Some(format!(
+                "finished the interrupted \"{subject}\" (commit {short}{tags})"
+            )),
+        });
+    }
+    let landed_here = head.is_some_and(|h| descends(repo, h, commit));
+    if landed_here {
+        let tags = create_tags(repo, &entry.tags)?;
+        return Ok(Outcome {
+            done: true,
+            note: (!tags.is_empty()).then(|| {
+                format!("finished the interrupted \"{subject}\" (commit {short}{tags})")
+            }),
+        });
+    }
+    let Some(target) = &entry.remote else {
+        // Killed before the branch moved: the event never happened.
+        return Ok(Outcome {
+            done: true,
+            note: None,
+        });
+    };
+    finish_pushed(repo, &object, head, target, &entry.tags)
+}
+
+/// A commit being pushed when the process died: did the remote take it?
+fn finish_pushed(
+    repo: &Repo,
+    commit: &git2::Commit<'_>,
+    head: Option<git2::Oid>,
+    target: &PushTarget,
+    tags: &[(String, git2::Oid)],
+) -> Result<Outcome, GitError> {
+    let short = &commit.id().to_string()[..12];
+    let subject = subject_of(commit);
+    let Ok(remote_head) = fetch_remote_head(repo, target) else {
+        return Ok(Outcome {
+            done: false,
+            note: Some(format!(
+                "could not reach {} to see whether the interrupted \"{subject}\" (commit {short}) \
+                 was pushed; regent will look again next time",
+                target.remote
+            )),
+        });
+    };
+    let pushed = remote_head.is_some_and(|r| r == commit.id() || descends(repo, r, commit.id()));
+    if !pushed {
+        return Ok(Outcome {
+            done: true,
+            note: None,
+        });
+    }
+    let tags = create_tags(repo, tags)?;
+    let mut note = format!("the interrupted \"{subject}\" was pushed (commit {short}{tags})");
+    let branch = repo.head_branch()?;
+    match head {
+        Some(h) if descends(repo, commit.id(), h) => {
+            let from = repo
+                .repo
+                .find_commit(h)
+                .context(|| format!("reading {h}"))?;
+            match crate::workspace::fast_forward(repo, &branch, &from, commit.id(), &subject) {
+                Ok(()) => note.push_str("; your branch now includes it"),
+                Err(_) => note.push_str("; bring your branch along with `git pull --ff-only`"),
+            }
+        }
+        _ => note.push_str("; bring your branch along with `git pull`"),
+    }
+    Ok(Outcome {
+        done: true,
+        note: Some(note),
+    })
+}
+
+/// A commit's first line, for the notes.
+fn subject_of(commit: &git2::Commit<'_>) -> String {
+    commit.summary().ok().flatten().unwrap_or_default().to_owned()
+}
+
+/// Fetches the pushed branch into its remote-tracking ref; its commit now.
+fn fetch_remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
+    let short = target.branch.trim_start_matches("refs/heads/");
+    let tracking = format!("refs/remotes/{}/{short}", target.remote);
+    let dir = repo
+        .workdir
+        .clone()
+        .unwrap_or_else(|| repo.repo.path().to_path_buf());
+    let refspec = format!("+{}:{tracking}", target.branch);
+    crate::git::run_git(
+        &dir,
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            "--",
+            &target.remote,
+            &refspec,
+        ],
+    )?;
+    Ok(repo.repo.refname_to_id(&tracking).ok())
+}
+
+/// Whether `commit` is `ancestor` or has it in its history.
+fn descends(repo: &Repo, commit: git2::Oid, ancestor: git2::Oid) -> bool {
+    commit == ancestor
+        || repo
+            .repo
+            .graph_descendant_of(commit, ancestor)
+            .unwrap_or(false)
+}
+
+/// Brings `paths` in the working tree and index to `commit`'s content.
+/// Returns the first path holding something other than the commit's or its
+/// parent's content (the user's own edit), having changed nothing.
+fn finish_files(
+    repo: &Repo,
+    commit: &git2::Commit<'_>,
+    paths: &[String],
+) -> Result<Option<String>, GitError> {
+    let Some(workdir) = repo.workdir.as_ref() else {
+        return Ok(None);
+    };
+    let tree = commit.tree().context(|| "reading HEAD's tree".into())?;
+    let parent_tree = match commit.parent(0) {
+        Ok(parent) => Some(parent.tree().context(|| "reading HEAD^'s tree".into())?),
+        Err(_) => None,
+    };
+    let index = repo.repo.index().context(|| "opening the index".into())?;
+    let mut changes = Vec::new();
+    for path in paths {
+        let rel = repo.repo_path(path);
+        let blob_at = |tree: &git2::Tree<'_>| tree.get_path(Path::new(&rel)).ok().map(|e| e.id());
+        let wanted = blob_at(&tree);
+        let before = parent_tree.as_ref().and_then(blob_at);
+        let on_disk = match std::fs::read(workdir.join(&rel)) {
+            Ok(bytes) => Some(
+                git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
+                    .context(|| format!("hashing {rel}"))?,
+            ),
+            Err(_) => None,
+        };
+        let staged = index.get_path(Path::new(&rel), 0).map(|e| e.id);
+        let committed = |state: Option<git2::Oid>| state == wanted || state == before;
+        if !committed(on_disk) || !committed(staged) {
+            return Ok(Some(rel));
+        }
+        if on_disk != wanted || staged != wanted {
+            let content = match wanted {
+                Some(id) => Some(
+                    repo.repo
+                        .find_blob(id)
+                        .context(|| format!("reading {rel}"))?
+                        .content()
+                        .to_vec(),
+                ),
+                None => None,
+            };
+            changes.push(Change {
+                path: path.clone(),
+                content,
+            });
+        }
+    }
+    if !changes.is_empty() {
+        crate::workspace::sync_work_tree(repo, &changes)?;
+    }
+    Ok(None)
+}
+
+/// Creates the refs of `tags` that are missing; returns ", tag a, b" for
+/// those created, for the note.
+fn create_tags(repo: &Repo, tags: &[(String, git2::Oid)]) -> Result<String, GitError> {
+    let mut created = Vec::new();
+    for (name, id) in tags {
+        let refname = format!("refs/tags/{name}");
+        if repo.repo.find_reference(&refname).is_ok() {
+            // Already there (from this journal, a fetch, or `regent
+            // publish`): a tag is never moved.
+            continue;
+        }
+        if repo.repo.find_tag(*id).is_err() {
+            continue; // the object is gone (gc): `regent publish` makes a new one
+        }
+        repo.repo
+            .reference(&refname, *id, false, &format!("regent: tag {name}"))
+            .context(|| format!("creating tag {name}"))?;
+        created.push(name.as_str());
+    }
+    Ok(if created.is_empty() {
+        String::new()
+    } else {
+        format!(", tag {}", created.join(", "))
+    })
+}
+
+/// Deletes the temporary files a killed write left in the folders of `paths`.
+fn remove_temp_files(repo: &Repo, paths: &[String]) {
+    let Some(workdir) = repo.workdir.as_ref() else {
+        return;
+    };
+    let mut folders: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| {
+            workdir
+                .join(repo.repo_path(p))
+                .parent()
+                .map(Path::to_path_buf)
+        })
+        .collect();
+    folders.sort();
+    folders.dedup();
+    for folder in folders {
+        let Ok(listing) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for item in listing.flatten() {
+            if item.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                let _ = std::fs::remove_file(item.path());
+            }
+        }
+    }
+}
+
+/// Whether process `pid` (other than this one) still runs. Where `/proc` is
+/// not available, a journal's writer is assumed gone.
+fn is_running(pid: u32) -> bool {
+    pid != std::process::id()
+        && Path::new("/proc/self").exists()
+        && Path::new("/proc").join(pid.to_string()).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn journal_text_round_trips() {
+        let id = git2::Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
+        let entry = parse(&format!(
+            "pid 42\nremote origin refs/heads/main\ntag m@v1 {id}\npath models/m/versions/1.yaml\nnoise\n"
+        ));
+        assert_eq!(entry.pid, Some(42));
+        let remote = entry.remote.unwrap();
+        assert_eq!((remote.remote.as_str(), remote.branch.as_str()), ("origin", "refs/heads/main"));
+        assert_eq!(entry.tags, vec![("m@v1".to_owned(), id)]);
+        assert_eq!(entry.paths, vec!["models/m/versions/1.yaml".to_owned()]);
+    }
+}
