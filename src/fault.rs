@@ -5,16 +5,27 @@
 //! there with a real SIGKILL: no destructor, no flush, no unwinding, just
 //! as a power cut or the OOM killer would stop it. `NAME@N` fires at the Nth
 //! time the point is reached (for points inside a loop), `NAME` at the first.
+//! `REGENT_FAULT_LOG` lists the points a run passes.
 //!
 //! Without the feature [`point`] is an empty inline function: release builds
 //! contain neither the check nor the variable's name.
 
 /// Stops the process with SIGKILL here if `REGENT_FAULT` names this point.
+/// With `REGENT_FAULT_LOG=FILE`, first appends the point's name to FILE, so
+/// a test learns from one uncrashed run every point a command passes.
 #[cfg(feature = "fault-injection")]
 pub fn point(name: &str) {
     use std::sync::atomic::{AtomicU32, Ordering};
     // Hits of the named point so far; other points are not counted.
     static HITS: AtomicU32 = AtomicU32::new(0);
+    if let Some(log) = std::env::var_os("REGENT_FAULT_LOG") {
+        use std::io::Write;
+        let _ = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .and_then(|mut f| writeln!(f, "{name}"));
+    }
     let Ok(wanted) = std::env::var("REGENT_FAULT") else {
         return;
     };

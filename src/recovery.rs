@@ -162,7 +162,13 @@ fn finish_one(repo: &Repo, commit: git2::Oid, entry: &Entry) -> Result<Outcome, 
     let head = repo.head_commit()?.map(|c| c.id());
     if head == Some(commit) {
         remove_temp_files(repo, &entry.paths);
-        if let Some(blocking) = finish_files(repo, &object, &entry.paths)? {
+        let tree = object.tree().context(|| "reading HEAD's tree".into())?;
+        let parent_tree = match object.parent(0) {
+            Ok(parent) => Some(parent.tree().context(|| "reading HEAD^'s tree".into())?),
+            Err(_) => None,
+        };
+        let paths: Vec<String> = entry.paths.iter().map(|p| repo.repo_path(p)).collect();
+        if let Some(blocking) = finish_files(repo, parent_tree.as_ref(), &tree, &paths)? {
             return Ok(Outcome {
                 done: false,
                 note: Some(format!(
@@ -185,9 +191,8 @@ fn finish_one(repo: &Repo, commit: git2::Oid, entry: &Entry) -> Result<Outcome, 
         let tags = create_tags(repo, &entry.tags)?;
         return Ok(Outcome {
             done: true,
-            note: (!tags.is_empty()).then(|| {
-                format!("finished the interrupted \"{subject}\" (commit {short}{tags})")
-            }),
+            note: (!tags.is_empty())
+                .then(|| format!("finished the interrupted \"{subject}\" (commit {short}{tags})")),
         });
     }
     let Some(target) = &entry.remote else {
@@ -236,10 +241,19 @@ fn finish_pushed(
                 .repo
                 .find_commit(h)
                 .context(|| format!("reading {h}"))?;
-            match crate::workspace::fast_forward(repo, &branch, &from, commit.id(), &subject) {
-                Ok(()) => note.push_str("; your branch now includes it"),
-                Err(_) => note.push_str("; bring your branch along with `git pull --ff-only`"),
-            }
+            // The command was bringing the branch along when it died,
+            // perhaps mid-checkout: finish that the same careful way.
+            let from_tree = from.tree().context(|| "reading HEAD's tree".into())?;
+            let to_tree = commit.tree().context(|| "reading the pushed tree".into())?;
+            let paths = changed_between(repo, &from_tree, &to_tree)?;
+            let moved = finish_files(repo, Some(&from_tree), &to_tree, &paths)?.is_none()
+                && crate::workspace::move_branch(repo, &branch, Some(h), commit.id(), &subject)
+                    .is_ok();
+            note.push_str(if moved {
+                "; your branch now includes it"
+            } else {
+                "; bring your branch along with `git pull --ff-only`"
+            });
         }
         _ => note.push_str("; bring your branch along with `git pull`"),
     }
@@ -251,7 +265,12 @@ fn finish_pushed(
 
 /// A commit's first line, for the notes.
 fn subject_of(commit: &git2::Commit<'_>) -> String {
-    commit.summary().ok().flatten().unwrap_or_default().to_owned()
+    commit
+        .summary()
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Fetches the pushed branch into its remote-tracking ref; its commit now.
@@ -286,62 +305,93 @@ fn descends(repo: &Repo, commit: git2::Oid, ancestor: git2::Oid) -> bool {
             .unwrap_or(false)
 }
 
-/// Brings `paths` in the working tree and index to `commit`'s content.
-/// Returns the first path holding something other than the commit's or its
-/// parent's content (the user's own edit), having changed nothing.
+/// Brings `paths` (repository-relative) in the working tree and index from
+/// `from`'s content to `to`'s. Only a path that holds either version (both
+/// committed, so nothing is lost by replacing it) is touched; returns the
+/// first one holding something else (the user's own edit), having changed
+/// nothing.
 fn finish_files(
     repo: &Repo,
-    commit: &git2::Commit<'_>,
+    from: Option<&git2::Tree<'_>>,
+    to: &git2::Tree<'_>,
     paths: &[String],
 ) -> Result<Option<String>, GitError> {
     let Some(workdir) = repo.workdir.as_ref() else {
         return Ok(None);
     };
-    let tree = commit.tree().context(|| "reading HEAD's tree".into())?;
-    let parent_tree = match commit.parent(0) {
-        Ok(parent) => Some(parent.tree().context(|| "reading HEAD^'s tree".into())?),
-        Err(_) => None,
-    };
-    let index = repo.repo.index().context(|| "opening the index".into())?;
-    let mut changes = Vec::new();
-    for path in paths {
-        let rel = repo.repo_path(path);
-        let blob_at = |tree: &git2::Tree<'_>| tree.get_path(Path::new(&rel)).ok().map(|e| e.id());
-        let wanted = blob_at(&tree);
-        let before = parent_tree.as_ref().and_then(blob_at);
-        let on_disk = match std::fs::read(workdir.join(&rel)) {
+    let mut index = repo.repo.index().context(|| "opening the index".into())?;
+    let mut behind = Vec::new();
+    for rel in paths {
+        let blob_at = |tree: &git2::Tree<'_>| tree.get_path(Path::new(rel)).ok().map(|e| e.id());
+        let wanted = blob_at(to);
+        let before = from.and_then(blob_at);
+        let on_disk = match std::fs::read(workdir.join(rel)) {
             Ok(bytes) => Some(
                 git2::Oid::hash_object(git2::ObjectType::Blob, &bytes)
                     .context(|| format!("hashing {rel}"))?,
             ),
             Err(_) => None,
         };
-        let staged = index.get_path(Path::new(&rel), 0).map(|e| e.id);
+        let staged = index.get_path(Path::new(rel), 0).map(|e| e.id);
         let committed = |state: Option<git2::Oid>| state == wanted || state == before;
         if !committed(on_disk) || !committed(staged) {
-            return Ok(Some(rel));
+            return Ok(Some(rel.clone()));
         }
         if on_disk != wanted || staged != wanted {
-            let content = match wanted {
-                Some(id) => Some(
-                    repo.repo
-                        .find_blob(id)
-                        .context(|| format!("reading {rel}"))?
-                        .content()
-                        .to_vec(),
-                ),
-                None => None,
-            };
-            changes.push(Change {
-                path: path.clone(),
-                content,
-            });
+            behind.push((rel, wanted));
         }
     }
-    if !changes.is_empty() {
-        crate::workspace::sync_work_tree(repo, &changes)?;
+    for (rel, wanted) in &behind {
+        let full = workdir.join(rel);
+        match wanted {
+            Some(id) => {
+                let blob = repo
+                    .repo
+                    .find_blob(*id)
+                    .context(|| format!("reading {rel}"))?;
+                crate::workspace::write_atomically(&full, blob.content())?;
+                index
+                    .add_path(Path::new(rel))
+                    .context(|| format!("staging {rel}"))?;
+            }
+            None => {
+                if full.exists() {
+                    fs_err::remove_file(&full).map_err(|source| GitError::Io {
+                        context: format!("removing {rel}"),
+                        source,
+                    })?;
+                }
+                index
+                    .remove_path(Path::new(rel))
+                    .context(|| format!("unstaging {rel}"))?;
+            }
+        }
+    }
+    if !behind.is_empty() {
+        index.write().context(|| "writing the index".into())?;
     }
     Ok(None)
+}
+
+/// The paths that differ between two trees.
+fn changed_between(
+    repo: &Repo,
+    from: &git2::Tree<'_>,
+    to: &git2::Tree<'_>,
+) -> Result<Vec<String>, GitError> {
+    let diff = repo
+        .repo
+        .diff_tree_to_tree(Some(from), Some(to), None)
+        .context(|| "comparing your branch with the pushed commit".into())?;
+    let mut paths: Vec<String> = diff
+        .deltas()
+        .flat_map(|d| [d.old_file().path(), d.new_file().path()])
+        .flatten()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    paths.sort();
+    paths.dedup();
+    Ok(paths)
 }
 
 /// Creates the refs of `tags` that are missing; returns ", tag a, b" for
@@ -418,7 +468,10 @@ mod tests {
         ));
         assert_eq!(entry.pid, Some(42));
         let remote = entry.remote.unwrap();
-        assert_eq!((remote.remote.as_str(), remote.branch.as_str()), ("origin", "refs/heads/main"));
+        assert_eq!(
+            (remote.remote.as_str(), remote.branch.as_str()),
+            ("origin", "refs/heads/main")
+        );
         assert_eq!(entry.tags, vec![("m@v1".to_owned(), id)]);
         assert_eq!(entry.paths, vec!["models/m/versions/1.yaml".to_owned()]);
     }

@@ -176,7 +176,7 @@ pub fn move_branch(
 
 /// Brings the working tree and index in line with the commit for the changed
 /// paths only; the user's other changes, staged or not, are left alone.
-pub(crate) fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
+fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
     let Some(workdir) = repo.workdir.as_ref() else {
         return Ok(());
     };
@@ -306,10 +306,12 @@ pub fn apply<T, E: From<GitError>>(
     prepare: &mut Prepare<'_, T, E>,
 ) -> Result<Applied<T>, E> {
     let branch = repo.head_branch()?;
+    let mut lost_attempt_started: Option<std::time::Instant> = None;
     for attempt in 1..=MAX_ATTEMPTS {
-        if attempt > 1 {
-            backoff(attempt);
+        if let Some(started) = lost_attempt_started {
+            backoff(attempt, started.elapsed());
         }
+        lost_attempt_started = Some(std::time::Instant::now());
         let local = repo.head_commit()?.ok_or_else(|| {
             GitError::Diverged("the branch has no commits yet; run `regent init` first".into())
         })?;
@@ -599,7 +601,7 @@ fn git_dir(repo: &Repo) -> std::path::PathBuf {
 /// Moves the local branch from `from` forward to `to`, updating the files
 /// that changed in between unless the user changed them (then it stops, as
 /// `git merge --ff-only` would, and says so).
-pub(crate) fn fast_forward(
+fn fast_forward(
     repo: &Repo,
     branch: &str,
     from: &git2::Commit<'_>,
