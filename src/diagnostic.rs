@@ -36,13 +36,27 @@ impl Diagnostic {
 }
 
 impl fmt::Display for Diagnostic {
+    /// One line, whatever the file held: control characters in a quoted key
+    /// or value are shown escaped, so a file cannot add lines to the output
+    /// (a forged `::error::` workflow command in GitHub Actions) or send
+    /// escape sequences to a terminal.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{}:{}: {}",
-            self.file, self.line, self.column, self.message
-        )
+        write_escaped(f, &self.file)?;
+        write!(f, ":{}:{}: ", self.line, self.column)?;
+        write_escaped(f, &self.message)
     }
+}
+
+fn write_escaped(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    use fmt::Write;
+    for c in text.chars() {
+        if c.is_control() {
+            write!(f, "{}", c.escape_default())?;
+        } else {
+            f.write_char(c)?;
+        }
+    }
+    Ok(())
 }
 
 /// Sorts diagnostics by file and position, and drops exact repeats (two schema
@@ -57,4 +71,18 @@ pub fn normalize(diagnostics: &mut Vec<Diagnostic>) {
         ))
     });
     diagnostics.dedup();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_is_one_line_with_control_characters_escaped() {
+        let d = Diagnostic::new("a\nb.yaml", 2, 3, "unknown key `x\n::error::y\u{1b}[2J`");
+        assert_eq!(
+            d.to_string(),
+            "a\\nb.yaml:2:3: unknown key `x\\n::error::y\\u{1b}[2J`"
+        );
+    }
 }

@@ -133,9 +133,19 @@ impl Repo {
                 let start = canonical(start);
                 let mut dir = start.as_path();
                 loop {
-                    if dir.join(crate::registry::Layout::CONFIG).is_file() {
+                    let config = dir.join(crate::registry::Layout::CONFIG);
+                    if config.is_file() {
                         repo.prefix = relative_prefix(&workdir, dir);
                         return Ok(repo);
+                    }
+                    // Walking past it would say "no regent.yaml" beside one.
+                    if config.is_dir() {
+                        return Err(GitError::Io {
+                            context: format!("cannot use {}", config.display()),
+                            source: std::io::Error::other(
+                                "it is a folder; a registry's regent.yaml must be a file",
+                            ),
+                        });
                     }
                     if dir == workdir {
                         break;

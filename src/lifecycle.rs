@@ -88,6 +88,31 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every name the action was given, with its kind: each is checked
+    /// against its rule before anything is read, judged or written, so a
+    /// stage or alias name with `/`, control characters or look-alikes never
+    /// reaches a message, a branch name or a tag name.
+    pub fn names(&self) -> Vec<(NameKind, &str)> {
+        let mut names = vec![(NameKind::Model, self.model())];
+        match self {
+            Action::Promote { stage, .. }
+            | Action::Demote { stage, .. }
+            | Action::Rollback { stage, .. }
+            | Action::Approve {
+                target: ApprovalTarget::Stage(stage),
+                ..
+            } => names.push((NameKind::Stage, stage)),
+            Action::SetAlias { alias, .. }
+            | Action::RemoveAlias { alias, .. }
+            | Action::Approve {
+                target: ApprovalTarget::Alias(alias),
+                ..
+            } => names.push((NameKind::Alias, alias)),
+            _ => {}
+        }
+        names
+    }
+
     pub fn model(&self) -> &str {
         match self {
             Action::Register { model, .. }
@@ -156,12 +181,14 @@ pub fn plan(
     action: &Action,
     actor: &Actor<'_>,
 ) -> Result<Plan, PlanError> {
+    for (kind, name) in action.names() {
+        names::check(kind, name).map_err(|e| PlanError::Invalid(e.to_string()))?;
+    }
     let snapshot = Snapshot::of_commit(repo, base)?
         .filter(|s| s.exists(Layout::CONFIG))
         .ok_or_else(|| PlanError::Invalid(format!("commit {} has no registry", base.id())))?;
     let config = snapshot.config().map_err(PlanError::Files)?.value;
     let model_name = action.model();
-    names::check(NameKind::Model, model_name).map_err(|e| PlanError::Invalid(e.to_string()))?;
     let exists = snapshot.exists(&Layout::model(model_name));
     if !exists && !matches!(action, Action::Register { .. }) {
         return Err(PlanError::No(format!("no model named {model_name}")));

@@ -85,10 +85,11 @@ fn first_problem(kind: NameKind, name: &str) -> Option<String> {
         return Some(format!(
             "it starts with {}, it must start with {}",
             Described(first),
+            // "ASCII": a Cyrillic `а` is a letter too, and the reason must not deny it.
             if strict {
-                "a lowercase letter"
+                "a lowercase ASCII letter (a-z)"
             } else {
-                "a letter or a digit"
+                "an ASCII letter or digit"
             }
         ));
     }

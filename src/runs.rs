@@ -29,6 +29,12 @@ pub enum RunInputError {
 /// Parses `K=V` (the key is required, the value may be empty).
 pub fn key_value(text: &str) -> Result<(String, String), String> {
     match text.split_once('=') {
+        // A key is shown in tables and reports: a control character in it
+        // (an escape sequence, a line break) would rewrite the reader's screen.
+        Some((k, _)) if k.chars().any(char::is_control) => Err(format!(
+            "key {:?} contains a control character; keys are shown to people",
+            k.trim()
+        )),
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got {text:?}")),
     }

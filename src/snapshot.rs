@@ -325,9 +325,13 @@ impl<'r> Snapshot<'r> {
                 let entry = tree
                     .get_path(std::path::Path::new(path))
                     .map_err(|_| fail("no such file".into()))?;
-                if entry.kind() != Some(git2::ObjectType::Blob)
-                    || entry.filemode() == i32::from(git2::FileMode::Link)
-                {
+                // A committed symlink's blob is its target path: never read it as YAML.
+                if entry.filemode() == i32::from(git2::FileMode::Link) {
+                    return Err(fail(
+                        "a symbolic link; registry files must be regular files".into(),
+                    ));
+                }
+                if entry.kind() != Some(git2::ObjectType::Blob) {
                     return Err(fail("not a regular file".into()));
                 }
                 match self.repo.read_blob(entry.id(), MAX_FILE_BYTES) {

@@ -33,11 +33,12 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
     let mut special: BTreeSet<&str> = BTreeSet::new();
     for (path, entry) in &files {
         let shown = snapshot.display_path(path);
-        if entry.is_special
-            && (path.starts_with("models/")
-                || path.starts_with("experiments/")
-                || path == Layout::CONFIG)
-        {
+        // `models` or `experiments` itself may be the link (to a folder
+        // outside the registry): it is listed as a special file then.
+        let in_registry = path.starts_with("models/")
+            || path.starts_with("experiments/")
+            || [Layout::CONFIG, Layout::MODELS, Layout::EXPERIMENTS].contains(&path.as_str());
+        if entry.is_special && in_registry {
             out.push(Diagnostic::file_level(
                 shown,
                 "not a regular file (a symbolic link or a submodule); registry files must be files",
@@ -72,6 +73,8 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
             check_config(&config, &mut out);
             Some(config.value)
         }
+        // A linked regent.yaml is reported above, once.
+        Err(_) if special.contains(Layout::CONFIG) => None,
         Err(diagnostics) => {
             out.extend(diagnostics);
             None
@@ -107,9 +110,17 @@ pub fn validate(snapshot: &Snapshot<'_>) -> Result<Vec<Diagnostic>, GitError> {
         } else if !kinds.contains_key(&FileKind::Model {
             model: model.clone(),
         }) {
+            let folder = snapshot
+                .list(&format!("models/{model}"))?
+                .iter()
+                .any(|e| e.is_dir && e.name == "model.yaml");
             out.push(Diagnostic::file_level(
                 snapshot.display_path(&path),
-                format!("missing: models/{model}/ has versions but no model.yaml"),
+                if folder {
+                    "a folder where model.yaml must be a file".to_owned()
+                } else {
+                    format!("missing: models/{model}/ has versions but no model.yaml")
+                },
             ));
         } else {
             match snapshot.load::<ModelFile>("model", &path) {

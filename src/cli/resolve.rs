@@ -45,6 +45,16 @@ pub fn parse_uri(uri: &str) -> Result<(String, Reference), String> {
                 return Err("versions are numbered from 1".into());
             }
             Reference::Version(n)
+        } else if part
+            .trim_start_matches(['-', '+'])
+            .starts_with(|c: char| c.is_ascii_digit())
+        {
+            // No stage name starts like this, so it was meant as a version
+            // (negative, fractional, past 64 bits): say that, not the stage rule.
+            return Err(format!(
+                "{part:?} is not a version number (1, 2, 3 …, at most {})",
+                u64::MAX
+            ));
         } else {
             names::check(NameKind::Stage, part).map_err(|e| e.to_string())?;
             Reference::Stage(part.to_owned())

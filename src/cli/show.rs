@@ -85,8 +85,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
     match args.target.as_deref() {
         None => match ctx.format {
             Format::Json => {
-                let models = snapshot
-                    .model_names()?
+                let models = listed_models(ctx, &snapshot)?
                     .iter()
                     .map(|m| model_view(&snapshot, m))
                     .collect::<CliResult<Vec<_>>>()?;
@@ -96,7 +95,7 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
             // its version files: reading only those keeps it fast at scale.
             Format::Human => {
                 let mut rows = Vec::new();
-                for name in snapshot.model_names()? {
+                for name in listed_models(ctx, &snapshot)? {
                     if !snapshot.exists(&crate::registry::Layout::model(&name)) {
                         continue;
                     }
@@ -140,6 +139,21 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
     }
     out.flush()?;
     Ok(())
+}
+
+/// The model folders to list: a folder whose name breaks the rule (a
+/// hand-made `models/../`, a look-alike, an escape sequence) is skipped with a
+/// warning that shows it escaped; `regent validate` reports it in full.
+fn listed_models(ctx: &Ctx, snapshot: &Snapshot<'_>) -> CliResult<Vec<String>> {
+    let mut names = snapshot.model_names()?;
+    names.retain(|name| match names::check(NameKind::Model, name) {
+        Ok(()) => true,
+        Err(e) => {
+            ctx.warn(format!("skipping models/{name:?}: {e}"));
+            false
+        }
+    });
+    Ok(names)
 }
 
 /// `churn` or `churn/3`.

@@ -489,9 +489,9 @@ impl Client {
     }
 
     /// One sticky comment per PR and `marker` (an HTML comment such as
-    /// `<!-- regent:check -->`): updates the first comment containing the marker when its
-    /// body differs, leaves it when equal, or creates it. The marker is prepended to `body`
-    /// when `body` does not contain it, so that the next run finds the comment.
+    /// `<!-- regent:check -->`): updates the first comment that starts with the marker when
+    /// its body differs, leaves it when equal, or creates it. The marker is prepended to
+    /// `body` when `body` does not start with it, so that the next run finds the comment.
     pub async fn upsert_comment(
         &self,
         number: u64,
@@ -503,7 +503,10 @@ impl Client {
                 "a sticky comment needs a non-empty marker such as <!-- regent:check -->".into(),
             ));
         }
-        let body = if body.contains(marker) {
+        // regent's comment starts with the marker; a comment that only quotes it
+        // (a reviewer explaining regent, a forged copy) is somebody else's.
+        let is_ours = |text: &str| text.trim_start().starts_with(marker);
+        let body = if is_ours(body) {
             body.to_owned()
         } else {
             format!("{marker}\n{body}")
@@ -518,7 +521,7 @@ impl Client {
         let payload = json!({ "body": body });
         let existing = comments
             .into_iter()
-            .find(|c| c.body.as_deref().is_some_and(|b| b.contains(marker)));
+            .find(|c| c.body.as_deref().is_some_and(is_ours));
         match existing {
             Some(comment) => {
                 let current = comment.body.unwrap_or_default();

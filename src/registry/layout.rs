@@ -84,6 +84,9 @@ pub fn classify(path: &str) -> Result<Option<FileKind>, String> {
                 run: run.to_owned(),
             }))
         }
+        [folder @ ("models" | "experiments")] => {
+            Err(format!("a file where the {folder}/ folder belongs"))
+        }
         ["models", ..] => Err(
             "unexpected file: a model folder holds model.yaml and versions/<n>.yaml only".into(),
         ),

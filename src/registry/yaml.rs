@@ -137,6 +137,14 @@ fn syntax_error(e: serde_yaml::Error) -> YamlError {
         m if m.starts_with("recursion limit exceeded") => {
             "nesting is too deep (more than 128 levels)".into()
         }
+        // serde_yaml reads integers past 64 bits as 128-bit ones it cannot
+        // hold, and says so in its own terms; say it in the user's.
+        m if m.contains("` as u128") || m.contains("` as i128") => {
+            let number = m.split('`').nth(1).unwrap_or_default();
+            format!(
+                "the integer {number} is too large: numbers in registry files must fit in 64 bits"
+            )
+        }
         _ => format!("invalid YAML: {message}"),
     };
     YamlError::At {
