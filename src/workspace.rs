@@ -414,11 +414,25 @@ pub fn apply<T, E: From<GitError>>(
     .into())
 }
 
-/// A short random sleep that grows with the attempt, so racing processes
-/// spread out instead of colliding again in step.
-fn backoff(attempt: u32) {
-    let jitter = crate::random::u64() % 100;
-    let millis = 10 * u64::from(attempt.min(10)) + jitter;
+/// A random sleep before attempt `attempt` (2, 3, …) whose ceiling doubles
+/// with each lost race (exponential backoff with full jitter), counted in
+/// units of how long the lost attempt took. The window in which a racer can
+/// lose, from the fetch to the push, is that long: tens of milliseconds on an
+/// idle machine, a second on a loaded one. With a fixed short sleep, sixteen
+/// racers on a loaded two-core machine all stayed in each other's windows, so
+/// most pushes lost and the losers' work slowed the winner; spreading retries
+/// over a few windows lets one win each round (the torture test in
+/// tests/cli/torture.rs measures this).
+fn backoff(attempt: u32, lost_attempt: std::time::Duration) {
+    const MIN_UNIT: std::time::Duration = std::time::Duration::from_millis(50);
+    const MAX_SLEEP: std::time::Duration = std::time::Duration::from_secs(4);
+    let unit = lost_attempt.max(MIN_UNIT);
+    let doublings = attempt.saturating_sub(2).min(3);
+    let ceiling = unit.saturating_mul(1 << doublings).min(MAX_SLEEP);
+    let ceiling_ms = u64::try_from(ceiling.as_millis())
+        .unwrap_or(u64::MAX)
+        .max(1);
+    let millis = 1 + crate::random::u64() % ceiling_ms;
     std::thread::sleep(std::time::Duration::from_millis(millis));
 }
 
