@@ -6,6 +6,24 @@
 use std::io::{self, IsTerminal, Write};
 use unicode_width::UnicodeWidthStr;
 
+/// Text from a registry file made safe to print for people: control
+/// characters (an escape sequence that clears the screen or retitles the
+/// terminal, a carriage return that overwrites a line) are shown escaped.
+/// Line breaks and tabs stay when `multiline` (a description, a note); a
+/// table cell or a one-line field keeps to its line.
+pub fn printable(text: &str, multiline: bool) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\t' if multiline => c.to_string(),
+            c if c.is_control() => c.escape_default().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
 /// Output format chosen with `--format`/`--json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -76,7 +94,11 @@ pub struct Table {
 
 impl Table {
     pub fn new<S: Into<String>>(header: impl IntoIterator<Item = S>) -> Table {
-        let header: Vec<String> = header.into_iter().map(Into::into).collect();
+        // Headers can be metric names from files: as escaped as the cells.
+        let header: Vec<String> = header
+            .into_iter()
+            .map(|h| printable(&h.into(), false))
+            .collect();
         let right = vec![false; header.len()];
         Table {
             header,
@@ -94,7 +116,12 @@ impl Table {
     }
 
     pub fn row<S: Into<String>>(&mut self, cells: impl IntoIterator<Item = S>) {
-        self.rows.push(cells.into_iter().map(Into::into).collect());
+        self.rows.push(
+            cells
+                .into_iter()
+                .map(|c| printable(&c.into(), false))
+                .collect(),
+        );
     }
 
     pub fn is_empty(&self) -> bool {

@@ -528,20 +528,21 @@ fn show(ctx: &Ctx, args: ShowArgs) -> CliResult {
     let style = &ctx.style;
     writeln!(out, "{} {}", style.bold("run"), run.id())?;
     writeln!(out, "status:  {}", run.status.as_str())?;
-    writeln!(out, "user:    {}", run.user)?;
+    // Fields from the run file are shown escaped: they may hold anything.
+    let printable = |text: &str| crate::output::printable(text, false);
+    writeln!(out, "user:    {}", printable(&run.user))?;
     writeln!(
         out,
         "time:    {} → {}",
-        run.start_time,
-        run.end_time.as_deref().unwrap_or("(running)")
+        printable(&run.start_time),
+        printable(run.end_time.as_deref().unwrap_or("(running)"))
     )?;
     if let Some(source) = &run.source {
         let commit = source
             .commit
             .as_deref()
             .map_or("(none)", |c| &c[..c.len().min(12)]);
-        writeln!(
-            out,
+        let line = format!(
             "source:  {commit}{}{}{}",
             source
                 .branch
@@ -554,10 +555,11 @@ fn show(ctx: &Ctx, args: ShowArgs) -> CliResult {
                 .as_deref()
                 .map(|r| format!(" from {r}"))
                 .unwrap_or_default()
-        )?;
+        );
+        writeln!(out, "{}", printable(&line))?;
     }
     if let Some(note) = &run.note {
-        writeln!(out, "note:    {note}")?;
+        writeln!(out, "note:    {}", crate::output::printable(note, true))?;
     }
     let section =
         |out: &mut dyn Write, title: &str, rows: Vec<(String, String)>| -> std::io::Result<()> {

@@ -3,7 +3,7 @@
 
 use super::{CliError, CliResult, Ctx};
 use crate::names::{self, NameKind};
-use crate::output::{Format, Table, number, write_json};
+use crate::output::{Format, Table, number, printable, write_json};
 use crate::registry::{ModelFile, VersionFile};
 use crate::snapshot::Snapshot;
 use serde::Serialize;
@@ -236,13 +236,17 @@ fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[(ModelFile, Vec<u64>)]
 fn print_model(ctx: &Ctx, out: &mut dyn Write, m: &ModelView) -> CliResult {
     writeln!(out, "{} {}", ctx.style.bold("model"), m.name)?;
     if let Some(d) = &m.description {
-        writeln!(out, "{d}")?;
+        writeln!(out, "{}", printable(d, true))?;
     }
     if !m.owners.is_empty() {
-        writeln!(out, "owners:  {}", m.owners.join(", "))?;
+        writeln!(out, "owners:  {}", printable(&m.owners.join(", "), false))?;
     }
     if !m.tags.is_empty() {
-        let tags: Vec<String> = m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let tags: Vec<String> = m
+            .tags
+            .iter()
+            .map(|(k, v)| printable(&format!("{k}={v}"), false))
+            .collect();
         writeln!(out, "tags:    {}", tags.join(", "))?;
     }
     writeln!(
@@ -295,7 +299,12 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
     if !v.aliases.is_empty() {
         writeln!(out, "aliases:  {}", v.aliases.join(", "))?;
     }
-    writeln!(out, "created:  {} by {}", v.created_at, v.created_by)?;
+    writeln!(
+        out,
+        "created:  {} by {}",
+        printable(&v.created_at, false),
+        printable(&v.created_by, false)
+    )?;
     if let Some(run) = &v.run {
         writeln!(out, "run:      {run}")?;
     }
@@ -303,7 +312,7 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
         v.artifact
             .get(k)
             .and_then(|x| x.as_str())
-            .map(str::to_owned)
+            .map(|x| printable(x, false))
     };
     writeln!(out, "artifact: {}", field("uri").unwrap_or_default())?;
     writeln!(
@@ -312,7 +321,7 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
         field("digest").unwrap_or_else(|| "(not verified)".into())
     )?;
     if let Some(d) = &v.description {
-        writeln!(out, "{d}")?;
+        writeln!(out, "{}", printable(d, true))?;
     }
     if !v.metrics.is_empty() {
         writeln!(out)?;

@@ -754,7 +754,7 @@ fn hostile_names_in_committed_paths_are_refused() {
         "a\u{1b}b",
     ];
     for name in names {
-        env.write(&format!("models/{name}/model.yaml"), format!("name: m\n"));
+        env.write(&format!("models/{name}/model.yaml"), "name: m\n");
         env.write(
             &format!("experiments/{name}/r.yaml"),
             run_yaml(name, "r", "{acc: 0.5}"),
@@ -1076,4 +1076,60 @@ async fn a_forged_marker_in_a_comment_is_not_taken_for_regents() {
     let out = check(&env, &server, &head);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(!out.stderr.contains("could not write"), "{}", out.stderr);
+}
+
+// ---------------------------------------------------------------------------
+// Terminal escapes in what regent prints for people
+
+/// A committed file whose strings carry escape sequences (clear the screen,
+/// retitle the terminal, hide text), bells and carriage returns: `show`,
+/// `run show` and `run list` print them escaped; line breaks in a
+/// description stay; JSON keeps the exact text.
+#[test]
+fn terminal_escapes_in_committed_files_are_printed_escaped() {
+    let env = env_with_model();
+    env.write(
+        "experiments/e/r2.yaml",
+        corpus!("terminal-escapes.run.yaml"),
+    );
+    env.write(
+        "models/m/model.yaml",
+        corpus!("terminal-escapes.model.yaml"),
+    );
+    env.commit_all("escape sequences");
+    for args in [
+        &["show", "m"][..],
+        &["show", "m/1"],
+        &["show"],
+        &["run", "show", "e/r2"],
+        &["run", "list", "e"],
+    ] {
+        assert_outcome(&env, "terminal escapes", args, 0, &[]);
+        let out = run_hostile(&env, &[], args);
+        for c in ['\u{1b}', '\u{7}', '\r'] {
+            assert!(
+                !out.stdout.contains(c),
+                "regent {args:?} printed {c:?} raw:\n{}",
+                out.stdout
+            );
+        }
+    }
+    let out = run_hostile(&env, &[], &["show", "m"]);
+    assert!(
+        out.stdout
+            .contains("line one\nline two\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\r\n"),
+        "{}",
+        out.stdout
+    );
+    let out = run_hostile(&env, &[], &["run", "show", "e/r2"]);
+    assert!(
+        out.stdout.contains(r"hidden\u{1b}]0;pwned\u{7}\rvisible"),
+        "{}",
+        out.stdout
+    );
+    let shown = env.json(&["run", "show", "e/r2"]);
+    assert_eq!(
+        shown["note"], "hidden\u{1b}]0;pwned\u{7}\rvisible",
+        "{shown}"
+    );
 }
