@@ -276,6 +276,16 @@ fn a_leading_plus_in_a_version_file_is_the_number_itself() {
     env.write("models/m/versions/1.yaml", corpus!("plus.version.yaml"));
     let value = env.json(&["validate"]);
     assert_eq!(value["ok"], true, "{value}");
+    // On the command line too, `+1` and `01` are the number 1 (Rust's and
+    // clap's reading of an integer), never another version or a path.
+    env.commit_all("version: +1");
+    for target in ["m/+1", "m/01"] {
+        assert_eq!(env.json(&["show", target])["version"], 1, "{target}");
+    }
+    assert_eq!(
+        env.run_ok(&["resolve", "models:/m/+1"]).trim(),
+        "s3://bucket/m/1"
+    );
 }
 
 /// Versions on the command line: negative, fractional, zero, past 64 bits.
