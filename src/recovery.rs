@@ -36,7 +36,9 @@ pub struct Journal {
 /// What a journal says.
 #[derive(Debug, Default)]
 struct Entry {
-    pid: Option<u32>,
+    /// The writer: its process id, and its start time where known (so that
+    /// a later process given the same id is not taken for it).
+    writer: Option<(u32, Option<String>)>,
     remote: Option<PushTarget>,
     tags: Vec<(String, git2::Oid)>,
     /// Registry-relative paths, as in [`Change::path`].
@@ -61,7 +63,11 @@ impl Journal {
         tags: &[(String, git2::Oid)],
         push: Option<&PushTarget>,
     ) -> Result<Journal, GitError> {
-        let mut text = format!("pid {}\n", std::process::id());
+        let pid = std::process::id();
+        let mut text = match start_time(pid) {
+            Some(start) => format!("pid {pid} {start}\n"),
+            None => format!("pid {pid}\n"),
+        };
         if let Some(target) = push {
             text.push_str(&format!("remote {} {}\n", target.remote, target.branch));
         }
@@ -91,7 +97,13 @@ fn parse(text: &str) -> Entry {
             continue;
         };
         match key {
-            "pid" => entry.pid = rest.parse().ok(),
+            "pid" => {
+                let mut words = rest.split(' ');
+                entry.writer = words
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .map(|pid| (pid, words.next().map(str::to_owned)));
+            }
             "remote" => {
                 if let Some((remote, branch)) = rest.split_once(' ') {
                     entry.remote = Some(PushTarget {
@@ -130,7 +142,11 @@ pub fn finish_interrupted(repo: &Repo) -> Result<Vec<String>, GitError> {
             continue;
         };
         let entry = parse(&text);
-        if entry.pid.is_some_and(is_running) {
+        if entry
+            .writer
+            .as_ref()
+            .is_some_and(|(pid, start)| is_running(*pid, start.as_deref()))
+        {
             continue; // another regent is applying it right now
         }
         let outcome = finish_one(repo, commit, &entry)?;
@@ -448,12 +464,20 @@ fn remove_temp_files(repo: &Repo, paths: &[String]) {
     }
 }
 
-/// Whether process `pid` (other than this one) still runs. Where `/proc` is
-/// not available, a journal's writer is assumed gone.
-fn is_running(pid: u32) -> bool {
-    pid != std::process::id()
-        && Path::new("/proc/self").exists()
-        && Path::new("/proc").join(pid.to_string()).exists()
+/// Whether the process that wrote a journal (other than this one) still
+/// runs. On Linux a process is known by its id and its start time in
+/// `/proc`; elsewhere the writer is assumed gone.
+fn is_running(pid: u32, start: Option<&str>) -> bool {
+    pid != std::process::id() && start.is_some() && start_time(pid).as_deref() == start
+}
+
+/// A process's start time (clock ticks after boot), from `/proc/PID/stat`.
+fn start_time(pid: u32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces;
+    // the start time is field 22, the 20th after it.
+    let (_, after_name) = stat.rsplit_once(')')?;
+    after_name.split_whitespace().nth(19).map(str::to_owned)
 }
 
 #[cfg(test)]
@@ -464,9 +488,9 @@ mod tests {
     fn journal_text_round_trips() {
         let id = git2::Oid::from_str("0123456789abcdef0123456789abcdef01234567").unwrap();
         let entry = parse(&format!(
-            "pid 42\nremote origin refs/heads/main\ntag m@v1 {id}\npath models/m/versions/1.yaml\nnoise\n"
+            "pid 42 1234\nremote origin refs/heads/main\ntag m@v1 {id}\npath models/m/versions/1.yaml\nnoise\n"
         ));
-        assert_eq!(entry.pid, Some(42));
+        assert_eq!(entry.writer, Some((42, Some("1234".to_owned()))));
         let remote = entry.remote.unwrap();
         assert_eq!(
             (remote.remote.as_str(), remote.branch.as_str()),
@@ -474,5 +498,29 @@ mod tests {
         );
         assert_eq!(entry.tags, vec![("m@v1".to_owned(), id)]);
         assert_eq!(entry.paths, vec!["models/m/versions/1.yaml".to_owned()]);
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_journal_writer_is_known_by_id_and_start_time() {
+        let me = std::process::id();
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let start = start_time(child.id());
+        assert!(start.is_some(), "/proc is readable on Linux");
+        assert!(is_running(child.id(), start.as_deref()));
+        assert!(
+            !is_running(child.id(), Some("1")),
+            "another process, same id"
+        );
+        assert!(
+            !is_running(me, start_time(me).as_deref()),
+            "not this process"
+        );
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!is_running(child.id(), start.as_deref()));
     }
 }

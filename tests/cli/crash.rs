@@ -131,13 +131,12 @@ struct Event {
 /// The commit `rev` names, as an event (tree, message, tags pointing at it).
 fn event_at(env: &TestEnv, dir: &Path, rev: &str) -> Event {
     let git = |args: &[&str]| env.git_in(dir, args);
-    let commit = git(&["rev-parse", rev]).trim().to_owned();
+    let log = git(&["log", "-1", "--format=%T%n%B", rev]);
+    let (tree, message) = log.split_once('\n').unwrap();
     Event {
-        tree: git(&["rev-parse", &format!("{commit}^{{tree}}")])
-            .trim()
-            .to_owned(),
-        message: git(&["log", "-1", "--format=%B", &commit]),
-        tags: git(&["tag", "--points-at", &commit])
+        tree: tree.to_owned(),
+        message: message.to_owned(),
+        tags: git(&["tag", "--points-at", rev])
             .lines()
             .map(str::to_owned)
             .collect(),
@@ -279,7 +278,6 @@ impl Scenario {
             "after {fault} and a retry the checkout is clean"
         );
         env.run_ok(&["validate"]);
-        assert_fsck_clean(env, &env.repo);
         // The event is on the branch exactly once, whole, with its tags.
         let commits = env.git(&["rev-list", "--reverse", &format!("{base}..HEAD")]);
         let events: Vec<Event> = commits
@@ -307,7 +305,6 @@ impl Scenario {
                     "after {fault}: local {tag} is the very tag object pushed"
                 );
             }
-            assert_fsck_clean(env, fixture.origin.as_ref().unwrap());
         }
     }
 }
@@ -614,7 +611,7 @@ fn random_kills(push: bool, iterations: u64) {
 
 #[test]
 fn random_kills_locally() {
-    random_kills(false, 30);
+    random_kills(false, 20);
 }
 
 #[test]
