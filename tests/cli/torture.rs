@@ -482,7 +482,7 @@ fn outcome(record: &Record) -> Outcome {
 // ---------------------------------------------------------------------------
 // The checks on the remote's final state.
 
-fn events_of<'h>(history: &'h Value) -> &'h [Value] {
+fn events_of(history: &Value) -> &[Value] {
     history.as_array().expect("history is a list")
 }
 
@@ -773,12 +773,18 @@ fn assert_tags_consistent(torture: &Torture, history: &Value, successes: &[&Reco
     }
 }
 
-/// The remote's object store is sound and the registry validates.
+/// The remote's object store is sound, its branch a straight line of
+/// single-parent commits (every event was rebuilt on the head it raced
+/// for, never merged), and the registry validates.
 fn assert_remote_sound(torture: &Torture, check: &Path) {
     torture.env.git_in(
         &torture.origin,
         &["fsck", "--strict", "--no-dangling", "--no-progress"],
     );
+    let merges = torture
+        .env
+        .git_in(&torture.origin, &["rev-list", "--min-parents=2", "main"]);
+    assert_eq!(merges, "", "merge commits on the remote's branch");
     let report = torture.json_in(check, &["validate"]);
     assert_eq!(report["ok"], json!(true), "{report}");
 }
