@@ -357,6 +357,8 @@ fn finish_files(
             behind.push((rel, wanted));
         }
     }
+    // As in workspace::sync_work_tree: a model's file before its versions.
+    behind.sort_by_key(|(rel, _)| !rel.ends_with("/model.yaml"));
     for (rel, wanted) in &behind {
         let full = workdir.join(rel);
         match wanted {

@@ -181,7 +181,12 @@ fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
         return Ok(());
     };
     let mut index = repo.repo.index().context(|| "opening the index".into())?;
-    for change in changes {
+    // A model's file before its versions: a crash (or a reader) in between
+    // then sees a model without its new version, which is valid, never a
+    // version without its model.
+    let mut ordered: Vec<&Change> = changes.iter().collect();
+    ordered.sort_by_key(|c| !c.path.ends_with("/model.yaml"));
+    for change in ordered {
         let rel = repo.repo_path(&change.path);
         let full = workdir.join(&rel);
         match &change.content {

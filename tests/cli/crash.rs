@@ -325,6 +325,9 @@ fn check_after_crash(fixture: &Fixture, before: &Before, expected: &Event, fault
     let env = &fixture.env;
     assert_fsck_clean(env, &env.repo);
     env.run_ok(&["validate", "--rev", "HEAD"]);
+    // The working tree too: a left-over temporary file is not read as a
+    // registry file, and files are written in an order that stays valid.
+    env.run_ok(&["validate"]);
     let whole_or_absent = |dir: &Path, old: &str, what: &str| -> bool {
         let head = env.git_in(dir, &["rev-parse", "main"]).trim().to_owned();
         if head == old {
@@ -484,6 +487,109 @@ fn register_push_from_behind_survives_a_crash_at_every_point() {
         "after-journal-removed",
     ];
     assert_reached(&scenario.crash_everywhere(), &expected);
+}
+
+/// Killed after the branch moved, before the files and tags were written;
+/// `regent publish` (the next command a CI runs) creates the missing tag,
+/// the very tag object the crashed command made.
+#[test]
+fn publish_creates_the_tags_a_crash_left_out() {
+    let fixture = Fixture::new(&[], false);
+    let env = &fixture.env;
+    let status = fixture.run_with(
+        &["register", "m", "--artifact", "s3://b/m/1"],
+        &[("REGENT_FAULT", "after-branch")],
+    );
+    assert_eq!(status.signal(), Some(9));
+    assert_eq!(env.git(&["tag", "-l"]), "", "killed before the tag refs");
+    let out = env.run_ok(&["publish"]);
+    assert!(out.contains("m@v1"), "{out}");
+    assert_eq!(
+        env.git(&["rev-parse", "m@v1^{commit}"]).trim(),
+        env.head(),
+        "m@v1 names the registration"
+    );
+    assert_eq!(env.git(&["cat-file", "-t", "m@v1"]).trim(), "tag");
+    assert_eq!(
+        env.git(&["status", "--porcelain=v1", "--untracked-files=all"]),
+        "",
+        "and the files are finished too"
+    );
+    // Nothing is left to do: the next publish creates nothing.
+    let again = env.run(&["publish"]);
+    assert!(
+        again.stderr.contains("0 tag(s) created"),
+        "{}",
+        again.stderr
+    );
+}
+
+/// Killed after the push, before the local branch moved: the remote has the
+/// event and its tag. `regent publish` brings the branch along and creates
+/// the local tag as the very object the remote has (a new one would clash
+/// with it on the next fetch or push).
+#[test]
+fn publish_after_a_crash_past_the_push_matches_the_remote() {
+    let fixture = Fixture::new(&[], true);
+    let env = &fixture.env;
+    let status = fixture.run_with(
+        &["register", "m", "--artifact", "s3://b/m/1", "--push"],
+        &[("REGENT_FAULT", "after-push")],
+    );
+    assert_eq!(status.signal(), Some(9));
+    let remote_head = fixture.remote_git(&["rev-parse", "main"]).unwrap();
+    assert_ne!(
+        remote_head.trim(),
+        env.head(),
+        "the local branch did not move"
+    );
+    let out = env.run(&["publish"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("was pushed"), "{}", out.stderr);
+    assert_eq!(remote_head.trim(), env.head(), "the branch came along");
+    assert_eq!(
+        fixture.remote_git(&["rev-parse", "m@v1"]),
+        Some(env.git(&["rev-parse", "m@v1"])),
+        "the same tag object"
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain=v1", "--untracked-files=all"]),
+        ""
+    );
+}
+
+/// A user who edits a file the interrupted event was writing keeps the
+/// edit: regent stops, says which file and the one command that takes the
+/// committed version, and finishes once that is done.
+#[test]
+fn an_interrupted_event_never_overwrites_the_users_edit() {
+    let fixture = Fixture::new(&[&["register", "m", "--artifact", "s3://b/m/1"]], false);
+    let env = &fixture.env;
+    let status = fixture.run_with(
+        &["promote", "m", "1", "--to", "staging"],
+        &[("REGENT_FAULT", "after-branch")],
+    );
+    assert_eq!(status.signal(), Some(9));
+    let edited = format!("{}# my note\n", env.read("models/m/model.yaml"));
+    env.write("models/m/model.yaml", &edited);
+    let out = env.run_err(1, &["alias", "set", "m", "champion", "1"]);
+    assert!(
+        out.stderr
+            .contains("git checkout HEAD -- models/m/model.yaml"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.read("models/m/model.yaml"), edited, "the edit is kept");
+    assert_eq!(env.git(&["tag", "-l", "m#*"]), "");
+    env.git(&["checkout", "HEAD", "--", "models/m/model.yaml"]);
+    let out = env.run(&["alias", "set", "m", "champion", "1"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("finished the interrupted"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.git(&["tag", "-l", "m#*"]).trim(), "m#staging#1");
 }
 
 /// Kills from outside at random moments (the whole process group, so a
