@@ -7,9 +7,10 @@
 //! remote is sound (`git fsck`, `regent validate`).
 //!
 //! `REGENT_TORTURE_SECS` shortens (or lengthens) the run for local iteration;
-//! `REGENT_TORTURE_SEED` changes the seeds; `REGENT_TORTURE_LOG` names a file
-//! that receives every command, its exit code and its output (one JSON line
-//! each) and survives the test. CI runs the defaults.
+//! `REGENT_TORTURE_SEED` changes the seeds. Every command, its exit code and
+//! its output go to a log (one JSON line each) that outlives the test:
+//! `target/tmp/torture.jsonl`, or the file `REGENT_TORTURE_LOG` names. CI
+//! runs the defaults.
 
 use crate::common::TestEnv;
 use serde_json::{Value, json};
@@ -50,10 +51,13 @@ fn sixteen_pushers_for_a_minute_lose_nothing() {
             .flat_map(|h| h.join().expect("a worker thread"))
             .collect()
     });
-    write_log(&torture, &records);
+    let log = write_log(&records);
 
     let tally = Tally::of(&records);
-    eprintln!("torture: {secs}s, seed {seed:#x}: {tally}");
+    eprintln!(
+        "torture: {secs}s, seed {seed:#x}: {tally}; log: {}",
+        log.display()
+    );
     tally.assert_only_expected_outcomes(&records);
     tally.assert_real_progress(secs);
 
@@ -67,7 +71,9 @@ fn sixteen_pushers_for_a_minute_lose_nothing() {
     assert_state_is_the_replay(&torture, &check, &replayed);
     assert_tags_consistent(&torture, &history, &successes);
     assert_remote_sound(&torture, &check);
-    assert_worker_clone_agrees(&torture, &clones[0], &history);
+    for clone in &clones {
+        assert_worker_clone_agrees(&torture, clone, &history);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -349,12 +355,12 @@ fn string_list(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Every command, its exit code and its output, one JSON line each, in the
-/// test's folder or at `REGENT_TORTURE_LOG`.
-fn write_log(torture: &Torture, records: &[Record]) {
+/// Every command, its exit code and its output, one JSON line each, where
+/// a failed run can still be read (the test's own folder is removed).
+fn write_log(records: &[Record]) -> PathBuf {
     let path = std::env::var_os("REGENT_TORTURE_LOG")
         .map(PathBuf::from)
-        .unwrap_or_else(|| torture.env.root.join("torture.jsonl"));
+        .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("torture.jsonl"));
     let mut sorted: Vec<&Record> = records.iter().collect();
     sorted.sort_by_key(|r| (r.worker, r.seq));
     let lines: String = sorted
@@ -368,6 +374,7 @@ fn write_log(torture: &Torture, records: &[Record]) {
         })
         .collect();
     std::fs::write(&path, lines).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+    path
 }
 
 // ---------------------------------------------------------------------------
@@ -790,8 +797,8 @@ fn assert_remote_sound(torture: &Torture, check: &Path) {
 }
 
 /// A worker's clone, whose history cache was filled a little at a time
-/// during the run, gives the same history as the fresh clone once it has
-/// caught up.
+/// during the run (one fetched head after another), gives the same history
+/// as the fresh clone, which has no cache, once it has caught up.
 fn assert_worker_clone_agrees(torture: &Torture, clone: &Path, history: &Value) {
     torture.env.git_in(clone, &["pull", "-q", "--ff-only"]);
     assert_eq!(&torture.json_in(clone, &["history"]), history);
