@@ -98,13 +98,15 @@ pub fn parse_typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
 
 /// Parses YAML text into a JSON value (what the schemas judge).
 pub fn parse_value(text: &str) -> Result<serde_json::Value, YamlError> {
-    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(syntax_error)?;
+    let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| syntax_error(e, text))?;
     let mut path = Vec::new();
     to_json(&value, &mut path)
 }
 
-fn syntax_error(e: serde_yaml::Error) -> YamlError {
-    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+fn syntax_error(e: serde_yaml::Error, text: &str) -> YamlError {
+    let (line, column) = e
+        .location()
+        .map_or((1, 1), |l| within_text(text, l.line(), l.column()));
     let mut message = e.to_string();
     // serde_yaml prefixes nested errors with their path ("aliases: duplicate …")
     // and quotes string keys but not numbers.
@@ -151,6 +153,22 @@ fn syntax_error(e: serde_yaml::Error) -> YamlError {
         line,
         column,
         message,
+    }
+}
+
+/// libyaml ends a text that lacks a final line break with a break of its own,
+/// so an error at the very end of such a file is reported at column 1 of a
+/// line that does not exist (found by fuzzing): point at the end of the last
+/// line instead, where an editor can jump.
+fn within_text(text: &str, line: usize, column: usize) -> (usize, usize) {
+    // The line breaks YAML 1.1 (and libyaml) knows, `\r\n` counting once.
+    let text = text.replace("\r\n", "\n");
+    let lines: Vec<&str> = text
+        .split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .collect();
+    match lines.last() {
+        Some(last) if line > lines.len() => (lines.len(), last.chars().count() + 1),
+        _ => (line, column),
     }
 }
 
@@ -229,6 +247,25 @@ mod tests {
             matches!(err, YamlError::At { line: 2, column: 4, ref message } if message.contains("UTF-8")),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn places_an_error_at_the_end_of_a_file_on_its_last_line() {
+        // libyaml would say line 3: the file has two.
+        let err = parse_value("[hur>n,\nve").unwrap_err();
+        assert!(
+            matches!(
+                err,
+                YamlError::At {
+                    line: 2,
+                    column: 3,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let err = parse_value("a: [1,\r\nb").unwrap_err();
+        assert!(matches!(err, YamlError::At { line: 2, .. }), "{err:?}");
     }
 
     #[test]
