@@ -376,7 +376,21 @@ impl<'a> Events<'a> {
             Fix::BlockScalar => block_scalar_indicator(&lines(self.source), at),
             Fix::Sequence => sequence_dash(&lines(self.source), at),
         };
-        corrected.unwrap_or(at)
+        within_lines(&lines(self.source), corrected.unwrap_or(at))
+    }
+}
+
+/// yaml-rust2 ends a text that lacks a final line break on a line of its own,
+/// so what it marks at the end of input (an absent root value such as `&a`
+/// alone) lands on a line the file does not have (found by fuzzing): such a
+/// mark moves to the end of the last line.
+fn within_lines(lines: &[Vec<char>], at: Location) -> Location {
+    match lines.last() {
+        Some(last) if at.line > lines.len() => Location {
+            line: lines.len(),
+            column: last.len() + 1,
+        },
+        _ => at,
     }
 }
 

@@ -393,3 +393,11 @@ fn finds_the_second_occurrence_of_a_duplicate_key() {
     // A key equal to a value elsewhere is not a duplicate.
     assert_eq!(find_duplicate_key("a: b\nb: 1\n", "b"), None);
 }
+
+#[test]
+fn a_mark_past_the_end_of_input_stays_on_the_last_line() {
+    // yaml-rust2 marks the absent root value on line 3 of this two-line text.
+    assert_eq!(at("&-2 # -a\n #b`a{", "", Target::Value), Some((2, 7)));
+    // An absent value is reported at its key, as everywhere.
+    assert_eq!(at("a: &x", "/a", Target::Value), Some((1, 1)));
+}
