@@ -273,12 +273,21 @@ impl<'t> Worker<'t> {
 
     fn execute(&self, seq: usize, kind: Kind, args: Vec<String>) -> Record {
         let actor = format!("w{}", self.id);
+        // Each worker's clock is its own, minutes apart from the others', so
+        // commit dates go back and forth along the branch as the workers'
+        // events interleave: the history must follow the graph, not the dates.
+        let skew = 60 * self.id as i64;
+        let git_date = format!("@{} +0000", 1_767_323_045 + skew);
+        let now = format!("2026-01-02T03:{:02}:05Z", 4 + self.id);
         let started = Instant::now();
         let out = self
             .torture
             .env
             .regent_in(self.dir)
             .env("REGENT_ACTOR", &actor)
+            .env("GIT_AUTHOR_DATE", &git_date)
+            .env("GIT_COMMITTER_DATE", &git_date)
+            .env("REGENT_NOW", &now)
             .args(&args)
             .output()
             .expect("regent starts");
