@@ -71,23 +71,36 @@ fn where_expr_corpus_parses_without_panics() {
     replay("where_expr", checks::check_where_expr);
 }
 
-/// The checks are not vacuous: each invariant the fuzzers rely on rejects a
-/// broken input of its kind.
+/// The two bugs fuzzing found, as a user meets them: a YAML error and a
+/// schema error at the end of a file without a final line break were placed
+/// on a line the file does not have (line 3 of a two-line file).
 #[test]
-fn the_checks_catch_what_they_claim_to() {
-    // A file regent refuses is reported with a position inside it.
-    let problems =
-        regent::load::load::<regent::registry::ModelFile>("model", "m.yaml", b"name: [\n")
-            .unwrap_err();
-    assert!(
-        problems.iter().all(|p| p.line >= 1 && p.line <= 2),
-        "{problems:?}"
-    );
-    // A corpus entry that fails the checks fails the replay.
+fn errors_at_the_end_of_a_file_are_on_its_last_line() {
+    use regent::registry::{Config, ModelFile};
+    for (bytes, line, column) in [
+        (b"[hur>n,\nve".as_slice(), 2, 3),
+        (b"&-2 # -a\n #b`a{".as_slice(), 2, 7),
+    ] {
+        let problems = regent::load::load::<Config>("regent", "regent.yaml", bytes).unwrap_err();
+        let places: Vec<(usize, usize)> = problems.iter().map(|p| (p.line, p.column)).collect();
+        assert_eq!(places, [(line, column)], "{problems:?}");
+        // The same input as another kind of file, through the fuzz check.
+        checks::check_registry_file(bytes);
+        assert!(regent::load::load::<ModelFile>("model", "m.yaml", bytes).is_err());
+    }
+}
+
+/// A corpus entry that fails its check fails the replay (and names the entry).
+#[test]
+fn a_failing_corpus_entry_fails_the_replay() {
     let failing = catch_unwind(|| {
         replay("where_expr", |input| {
             assert!(!input.starts_with(b"metrics"), "planted failure")
         })
     });
-    assert!(failing.is_err(), "a failing check must fail the replay");
+    let message = failing.expect_err("a failing check must fail the replay");
+    let message = message
+        .downcast_ref::<String>()
+        .expect("assert! with a format gives a String");
+    assert!(message.contains("fuzz/corpus/where_expr/"), "{message}");
 }
