@@ -3,7 +3,7 @@
 //! With the `fault-injection` feature (on in every `cargo test` build,
 //! off otherwise), a process whose `REGENT_FAULT` names a point kills itself
 //! there with a real SIGKILL: no destructor, no flush, no unwinding, just
-//! as a power cut or the OOM killer would stop it. `NAME@N` fires at the Nth
+//! as the OOM killer or a cancelled CI job would stop it. `NAME@N` fires at the Nth
 //! time the point is reached (for points inside a loop), `NAME` at the first.
 //! `REGENT_FAULT_LOG` lists the points a run passes.
 //!

@@ -1,5 +1,5 @@
-//! Finishing an event that a crash (SIGKILL, power cut, OOM killer)
-//! interrupted.
+//! Finishing an event that a crash (SIGKILL, the OOM killer, a CI job
+//! cancelled) interrupted.
 //!
 //! [`crate::workspace::apply`] makes an event visible with one atomic step,
 //! the move of the branch ref (or, with `--push`, the atomic push). What
