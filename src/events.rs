@@ -195,9 +195,10 @@ impl Event {
                 self.stage.as_deref().unwrap_or("?"),
                 v(self.version)
             ),
+            // An empty stage has no version to name.
             EventKind::Demote => format!(
-                "demote {model} {} from {}",
-                v(self.version),
+                "demote {model}{} from {}",
+                self.version.map(|n| format!(" v{n}")).unwrap_or_default(),
                 self.stage.as_deref().unwrap_or("?")
             ),
             EventKind::Alias => format!(
