@@ -401,6 +401,15 @@ async fn check_refuses_approvals_that_do_not_count() {
     let out = check(&env, &server, &head);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.contains("0 of 1 approvals"), "{}", out.stdout);
+    // Each ignored approval is accounted for.
+    for reason in [
+        "bob approved 0123456, but the head is now",
+        "alice wrote the pull request and cannot approve it",
+        "dave requested changes after approving",
+        "erin's approval was dismissed",
+    ] {
+        assert!(out.stdout.contains(reason), "{reason}: {}", out.stdout);
+    }
 }
 
 /// A team member's approval counts; a non-member's does not; teams are looked up once.
