@@ -224,12 +224,7 @@ fn refuse_unknown_tags(
         if !ours || known.contains(&name) {
             continue;
         }
-        let reachable = target == tip.id()
-            || repo
-                .repo
-                .graph_descendant_of(tip.id(), target)
-                .context(|| format!("checking tag {name}"))?;
-        if !reachable {
+        if !contains(repo, tip, target, &name)? {
             return Err(PublishError::Unreachable {
                 tag: name,
                 commit: target.to_string(),
@@ -237,6 +232,20 @@ fn refuse_unknown_tags(
         }
     }
     Ok(())
+}
+
+/// Whether the branch at `tip` contains `target`, the commit tag `name` names.
+fn contains(
+    repo: &Repo,
+    tip: &git2::Commit<'_>,
+    target: git2::Oid,
+    name: &str,
+) -> Result<bool, PublishError> {
+    Ok(target == tip.id()
+        || repo
+            .repo
+            .graph_descendant_of(tip.id(), target)
+            .context(|| format!("checking tag {name}"))?)
 }
 
 /// Every tag's name and the commit it names (tags of other objects skipped).
@@ -339,12 +348,7 @@ fn ensure_tag(
         if target.to_string() == commit {
             return Ok(false);
         }
-        let reachable = target == tip.id()
-            || repo
-                .repo
-                .graph_descendant_of(tip.id(), target)
-                .context(|| format!("checking tag {name}"))?;
-        if !reachable {
+        if !contains(repo, tip, target, name)? {
             return Err(PublishError::Unreachable {
                 tag: name.to_owned(),
                 commit: target.to_string(),

@@ -231,7 +231,7 @@ fn finish_pushed(
 ) -> Result<Outcome, GitError> {
     let short = &commit.id().to_string()[..12];
     let subject = subject_of(commit);
-    let Ok(remote_head) = fetch_remote_head(repo, target) else {
+    let Ok(remote_head) = crate::workspace::fetch_remote_head(repo, target) else {
         return Ok(Outcome {
             done: false,
             note: Some(format!(
@@ -287,29 +287,6 @@ fn subject_of(commit: &git2::Commit<'_>) -> String {
         .flatten()
         .unwrap_or_default()
         .to_owned()
-}
-
-/// Fetches the pushed branch into its remote-tracking ref; its commit now.
-fn fetch_remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
-    let short = target.branch.trim_start_matches("refs/heads/");
-    let tracking = format!("refs/remotes/{}/{short}", target.remote);
-    let dir = repo
-        .workdir
-        .clone()
-        .unwrap_or_else(|| repo.repo.path().to_path_buf());
-    let refspec = format!("+{}:{tracking}", target.branch);
-    crate::git::run_git(
-        &dir,
-        &[
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--",
-            &target.remote,
-            &refspec,
-        ],
-    )?;
-    Ok(repo.repo.refname_to_id(&tracking).ok())
 }
 
 /// Whether `commit` is `ancestor` or has it in its history.

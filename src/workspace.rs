@@ -471,19 +471,14 @@ fn tag_objects(
         .collect()
 }
 
-/// The commit to build on when pushing: the remote branch's head, fetched
-/// now, as long as the local branch has nothing the remote lacks.
-fn push_base<'r>(
-    repo: &'r Repo,
-    target: &PushTarget,
-    local: &git2::Commit<'r>,
-) -> Result<git2::Commit<'r>, GitError> {
+/// Fetches the target branch into its remote-tracking ref with the system
+/// `git`; returns the remote's commit (None for a branch it does not have).
+pub fn fetch_remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
     let short = target.branch.trim_start_matches("refs/heads/");
     let tracking = format!("refs/remotes/{}/{short}", target.remote);
-    let dir = git_dir(repo);
     let refspec = format!("+{}:{tracking}", target.branch);
     crate::git::run_git(
-        &dir,
+        &git_dir(repo),
         &[
             "fetch",
             "--quiet",
@@ -493,7 +488,18 @@ fn push_base<'r>(
             &refspec,
         ],
     )?;
-    let Ok(remote) = repo.repo.refname_to_id(&tracking) else {
+    Ok(repo.repo.refname_to_id(&tracking).ok())
+}
+
+/// The commit to build on when pushing: the remote branch's head, fetched
+/// now, as long as the local branch has nothing the remote lacks.
+fn push_base<'r>(
+    repo: &'r Repo,
+    target: &PushTarget,
+    local: &git2::Commit<'r>,
+) -> Result<git2::Commit<'r>, GitError> {
+    let short = target.branch.trim_start_matches("refs/heads/");
+    let Some(remote) = fetch_remote_head(repo, target)? else {
         return Ok(local.clone());
     };
     if remote == local.id() {
@@ -507,7 +513,7 @@ fn push_base<'r>(
         return repo
             .repo
             .find_commit(remote)
-            .context(|| format!("reading {tracking}"));
+            .context(|| format!("reading {}'s {short}", target.remote));
     }
     Err(GitError::Diverged(format!(
         "your branch {short} has commits that {} does not; push or rebase them first, so that --push publishes only this event",
