@@ -37,65 +37,62 @@ pub struct PullRequestFacts {
 /// `APPROVED`, was given for the current head commit, and is not by the
 /// author. Sorted, lower-cased logins.
 pub fn valid_approvers(pr: &PullRequestFacts) -> Vec<String> {
-    let mut latest: BTreeMap<String, &ReviewFacts> = BTreeMap::new();
-    let mut reviews: Vec<&ReviewFacts> = pr.reviews.iter().collect();
-    reviews.sort_by_key(|r| r.id);
-    for review in reviews {
-        if matches!(review.state.as_str(), "COMMENTED" | "PENDING") {
-            continue;
-        }
-        latest.insert(review.user.to_lowercase(), review);
-    }
-    latest
+    latest_reviews(pr)
         .into_iter()
-        .filter(|(user, r)| {
-            r.state == "APPROVED" && r.commit_id == pr.head_sha && *user != pr.author.to_lowercase()
-        })
+        .filter(|(user, (review, _))| not_counted(pr, user, review).is_none())
         .map(|(user, _)| user)
         .collect()
 }
 
-/// Why each reviewer whose reviews included an approval has no approval that
-/// counts (a later push, their own pull request, withdrawn, dismissed), so the
-/// report says what happened to every approval it ignored.
+/// Why each reviewer who approved at some point has no approval that counts
+/// (their own pull request, a later push, withdrawn, dismissed), so the
+/// report accounts for every approval it ignored.
 pub fn ignored_approvals(pr: &PullRequestFacts) -> Vec<String> {
+    latest_reviews(pr)
+        .into_iter()
+        .filter(|(_, (_, ever_approved))| *ever_approved)
+        .filter_map(|(user, (review, _))| not_counted(pr, &user, review))
+        .collect()
+}
+
+/// Each reviewer's latest state-changing review, by lower-cased login, and
+/// whether any of their reviews approved.
+fn latest_reviews(pr: &PullRequestFacts) -> BTreeMap<String, (&ReviewFacts, bool)> {
     let mut reviews: Vec<&ReviewFacts> = pr.reviews.iter().collect();
     reviews.sort_by_key(|r| r.id);
-    let mut latest: BTreeMap<String, &ReviewFacts> = BTreeMap::new();
-    let mut approved: BTreeSet<String> = BTreeSet::new();
+    let mut latest: BTreeMap<String, (&ReviewFacts, bool)> = BTreeMap::new();
     for review in reviews {
         if matches!(review.state.as_str(), "COMMENTED" | "PENDING") {
             continue;
         }
-        let user = review.user.to_lowercase();
-        if review.state == "APPROVED" {
-            approved.insert(user.clone());
-        }
-        latest.insert(user, review);
+        let entry = latest
+            .entry(review.user.to_lowercase())
+            .or_insert((review, false));
+        entry.0 = review;
+        entry.1 |= review.state == "APPROVED";
     }
+    latest
+}
+
+/// Why `user`'s latest review gives no approval that counts; None when it
+/// does. (A later non-approving review is read as withdrawing an earlier
+/// approval: callers that report it keep only reviewers who approved.)
+fn not_counted(pr: &PullRequestFacts, user: &str, review: &ReviewFacts) -> Option<String> {
+    let who = &review.user;
     let short = |sha: &str| sha.chars().take(7).collect::<String>();
-    let mut out = Vec::new();
-    for (user, review) in latest {
-        if !approved.contains(&user) {
-            continue;
+    Some(match review.state.as_str() {
+        "APPROVED" if user == pr.author.to_lowercase() => {
+            format!("{who} wrote the pull request and cannot approve it")
         }
-        let who = &review.user;
-        let why = match review.state.as_str() {
-            "APPROVED" if user == pr.author.to_lowercase() => {
-                format!("{who} wrote the pull request and cannot approve it")
-            }
-            "APPROVED" if review.commit_id != pr.head_sha => format!(
-                "{who} approved {}, but the head is now {}: commits pushed after an approval need a new one",
-                short(&review.commit_id),
-                short(&pr.head_sha)
-            ),
-            "APPROVED" => continue,
-            "DISMISSED" => format!("{who}'s approval was dismissed"),
-            _ => format!("{who} requested changes after approving"),
-        };
-        out.push(why);
-    }
-    out
+        "APPROVED" if review.commit_id != pr.head_sha => format!(
+            "{who} approved {}, but the head is now {}: commits pushed after an approval need a new one",
+            short(&review.commit_id),
+            short(&pr.head_sha)
+        ),
+        "APPROVED" => return None,
+        "DISMISSED" => format!("{who}'s approval was dismissed"),
+        _ => format!("{who} requested changes after approving"),
+    })
 }
 
 /// One event and the gate's verdict on it.

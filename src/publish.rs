@@ -103,17 +103,28 @@ pub fn publish(
             }
             (scope, Some(commits))
         }
-        None => {
-            let all = history::walk(repo, &tip_id, &Filter::default())?.events;
-            refuse_unknown_tags(repo, &tip, &all, &register_format, &assign_format)?;
-            (all, None)
-        }
+        None => (
+            history::walk(repo, &tip_id, &Filter::default())?.events,
+            None,
+        ),
     };
 
+    // Each event's tag, numbered in order.
     let mut assignments: BTreeMap<(String, String), u64> = BTreeMap::new();
+    let tagged: Vec<(Event, Option<String>)> = scope
+        .into_iter()
+        .map(|event| {
+            let tag = tag_for(&event, &register_format, &assign_format, &mut assignments);
+            (event, tag)
+        })
+        .collect();
+    if since.is_none() {
+        let known: BTreeSet<&str> = tagged.iter().filter_map(|(_, t)| t.as_deref()).collect();
+        refuse_unknown_tags(repo, &tip, &known, &register_format, &assign_format)?;
+    }
+
     let mut out = Outcome::default();
-    for event in scope {
-        let tag = tag_for(&event, &register_format, &assign_format, &mut assignments);
+    for (event, tag) in tagged {
         let Some(commit) = event.commit.clone() else {
             continue;
         };
@@ -147,7 +158,7 @@ pub fn publish(
 }
 
 /// The tag an event gets, if any; assignment tags are numbered per model and
-/// stage in the order of `events` seen so far.
+/// stage in the order events are passed in.
 fn tag_for(
     event: &Event,
     register_format: &str,
@@ -210,18 +221,13 @@ fn refuse_dropped_tags(
 fn refuse_unknown_tags(
     repo: &Repo,
     tip: &git2::Commit<'_>,
-    events: &[Event],
+    known: &BTreeSet<&str>,
     register_format: &str,
     assign_format: &str,
 ) -> Result<(), PublishError> {
-    let mut assignments = BTreeMap::new();
-    let known: BTreeSet<String> = events
-        .iter()
-        .filter_map(|e| tag_for(e, register_format, assign_format, &mut assignments))
-        .collect();
     for (name, target) in tag_targets(repo)? {
         let ours = glob_matches(register_format, &name) || glob_matches(assign_format, &name);
-        if !ours || known.contains(&name) {
+        if !ours || known.contains(name.as_str()) {
             continue;
         }
         if !contains(repo, tip, target, &name)? {

@@ -6,7 +6,9 @@
 //! withdrawn reviews (`github::check_refuses_approvals_that_do_not_count`).
 
 use crate::common::TestEnv;
-use crate::github::{check, gate_mocks, pr_branch, review, setup};
+use crate::github::{
+    check, commit_on_pr_branch, gate_mocks, pr_branch, promote_v1_to_production, review, setup,
+};
 use wiremock::MockServer;
 
 /// Runs the gate on `head` with these reviews (team @acme/ml-leads = `leads`)
@@ -30,20 +32,14 @@ async fn refused(
 #[tokio::test]
 async fn a_pull_request_that_lowers_the_approvals_is_judged_by_the_base() {
     let env = setup();
-    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
-    env.write(
-        "regent.yaml",
-        env.read("regent.yaml")
-            .replace("approvals: 1", "approvals: 0"),
-    );
-    env.write(
-        "models/m/model.yaml",
-        env.read("models/m/model.yaml")
-            .replace("staging: 1", "production: 1\n  staging: 1"),
-    );
-    env.commit_all("relax the policy and promote");
-    let head = env.head();
-    env.git(&["switch", "-q", "main"]);
+    let head = commit_on_pr_branch(&env, "relax the policy and promote", |env| {
+        env.write(
+            "regent.yaml",
+            env.read("regent.yaml")
+                .replace("approvals: 1", "approvals: 0"),
+        );
+        promote_v1_to_production(env);
+    });
     let server = MockServer::start().await;
     gate_mocks(&server, &head, vec![vec![]], vec![], false).await;
     let out = check(&env, &server, &head);
@@ -82,12 +78,11 @@ async fn self_approval_does_not_count() {
 async fn an_approval_before_a_later_push_does_not_count() {
     let env = setup();
     let approved = pr_branch(&env);
-    // A later push on the same branch (here: the artifact changed).
-    env.git(&["switch", "-q", "regent/m/production/v1"]);
-    env.write("NOTES", "pushed after the review\n");
-    env.commit_all("one more commit");
-    let head = env.head();
-    env.git(&["switch", "-q", "main"]);
+    // A later push on the same branch: whatever it changes, the approval
+    // was for something else.
+    let head = commit_on_pr_branch(&env, "one more commit", |env| {
+        env.write("NOTES", "pushed after the review\n");
+    });
     let report = refused(
         &env,
         &head,
@@ -127,23 +122,17 @@ async fn an_approver_outside_the_list_or_team_does_not_count() {
 #[tokio::test]
 async fn editing_a_registered_versions_metrics_or_artifact_is_refused() {
     let env = setup();
-    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
-    let version = env.read("models/m/versions/1.yaml");
-    assert!(version.contains("accuracy: 0.93"), "{version}");
-    env.write(
-        "models/m/versions/1.yaml",
-        version
-            .replace("accuracy: 0.93", "accuracy: 0.99")
-            .replace("s3://m/1", "s3://evil/1"),
-    );
-    env.write(
-        "models/m/model.yaml",
-        env.read("models/m/model.yaml")
-            .replace("staging: 1", "production: 1\n  staging: 1"),
-    );
-    env.commit_all("promote m v1 to production");
-    let head = env.head();
-    env.git(&["switch", "-q", "main"]);
+    let head = commit_on_pr_branch(&env, "promote m v1 to production", |env| {
+        let version = env.read("models/m/versions/1.yaml");
+        assert!(version.contains("accuracy: 0.93"), "{version}");
+        env.write(
+            "models/m/versions/1.yaml",
+            version
+                .replace("accuracy: 0.93", "accuracy: 0.99")
+                .replace("s3://m/1", "s3://evil/1"),
+        );
+        promote_v1_to_production(env);
+    });
     let report = refused(
         &env,
         &head,

@@ -259,16 +259,37 @@ async fn promote_pr_handles_an_existing_pull_request_race() {
 
 /// The PR branch for the gate tests: promotes m v1 to production by regent.
 pub(crate) fn pr_branch(env: &TestEnv) -> String {
-    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
+    commit_on_pr_branch(env, "promote m v1 to production", promote_v1_to_production)
+}
+
+/// Commits what `edit` writes on the pull-request branch
+/// `regent/m/production/v1` (made from main the first time), goes back to
+/// main, and returns the branch's new head.
+pub(crate) fn commit_on_pr_branch(
+    env: &TestEnv,
+    message: &str,
+    edit: impl FnOnce(&TestEnv),
+) -> String {
+    const BRANCH: &str = "regent/m/production/v1";
+    if env.git(&["branch", "--list", BRANCH]).is_empty() {
+        env.git(&["switch", "-q", "-c", BRANCH]);
+    } else {
+        env.git(&["switch", "-q", BRANCH]);
+    }
+    edit(env);
+    env.commit_all(message);
+    let head = env.head();
+    env.git(&["switch", "-q", "main"]);
+    head
+}
+
+/// Points production at m v1 in the working tree.
+pub(crate) fn promote_v1_to_production(env: &TestEnv) {
     env.write(
         "models/m/model.yaml",
         env.read("models/m/model.yaml")
             .replace("staging: 1", "production: 1\n  staging: 1"),
     );
-    env.commit_all("promote m v1 to production");
-    let head = env.head();
-    env.git(&["switch", "-q", "main"]);
-    head
 }
 
 /// Mounts the PR, its reviews (in pages), team members and the comment endpoints.
@@ -652,18 +673,13 @@ async fn rollback_pr_opens_a_pull_request() {
 #[tokio::test]
 async fn check_report_template_comes_from_the_base() {
     let env = setup();
-    env.git(&["switch", "-q", "-c", "regent/m/production/v1"]);
-    env.write(
-        ".regent/templates/check-report.md.j2",
-        "{{ marker|safe }}\n✅ all good, merge away\n",
-    );
-    env.write(
-        "models/m/model.yaml",
-        env.read("models/m/model.yaml")
-            .replace("staging: 1", "production: 1\n  staging: 1"),
-    );
-    env.commit_all("promote, and a friendlier report");
-    let head = env.head();
+    let head = commit_on_pr_branch(&env, "promote, and a friendlier report", |env| {
+        env.write(
+            ".regent/templates/check-report.md.j2",
+            "{{ marker|safe }}\n✅ all good, merge away\n",
+        );
+        promote_v1_to_production(env);
+    });
     let server = MockServer::start().await;
     gate_mocks(&server, &head, vec![vec![]], vec![], false).await;
     let out = check(&env, &server, &head);
