@@ -267,17 +267,17 @@ pub fn event_from_trailers(trailers: &BTreeMap<String, String>) -> Option<Event>
     Some(event)
 }
 
-/// What a snapshot says about one path, for diffing.
-/// History reads two versions of a file per changed commit, tens of
-/// thousands of times: a plain typed parse is enough to see what changed
-/// (validation is `validate`'s and `check`'s job, and a file that does not
-/// parse yields no event).
+/// What a snapshot says about one path, for diffing: the file read exactly
+/// as `validate`, `show` and `resolve` read it (size, encoding, YAML, the
+/// schema, the type), so a spelling those accept yields the events of its
+/// canonical form and one they refuse yields none anywhere. A file that
+/// does not load counts as absent; `validate` and `check` report why.
 fn load_model(snapshot: Option<&Snapshot<'_>>, model: &str) -> Option<ModelFile> {
-    snapshot?.parse(&Layout::model(model))
+    snapshot?.model(model).ok().map(|l| l.value)
 }
 
 fn load_version(snapshot: Option<&Snapshot<'_>>, model: &str, version: u64) -> Option<VersionFile> {
-    snapshot?.parse(&Layout::version(model, version))
+    snapshot?.version(model, version).ok().map(|l| l.value)
 }
 
 /// The events that turn `before` into `after`, for the registry paths in

@@ -24,11 +24,19 @@ pub struct History {
     pub shallow: bool,
 }
 
-/// Walks every commit reachable from `rev`, oldest first, into events.
+/// Walks the first-parent line of `rev`, oldest first, into events.
+///
+/// A branch's states are the commits on its first-parent line: a merge is
+/// one change, diffed against its first parent, and the commits it brought
+/// in (a pull request's inner steps) are not states of the branch. That is
+/// what `history`, `--at`, the policy's facts and `publish` read, so a state
+/// the gate never judged (a set-and-revert inside a merged pull request)
+/// cannot count.
 ///
 /// A model's events (or the whole registry's) are cached per walk tip (see
-/// [`crate::history_cache`]): a later walk from a descendant only visits the
-/// new commits. Shallow clones are never cached (their history may deepen).
+/// [`crate::history_cache`]): a later walk from a tip whose first-parent
+/// line contains the cached tip only visits the new commits. Shallow clones
+/// are never cached (their history may deepen).
 pub fn walk(repo: &Repo, rev: &str, filter: &Filter) -> Result<History, GitError> {
     let tip = repo.resolve(rev)?.id();
     let shallow = repo.repo.is_shallow();
@@ -38,28 +46,32 @@ pub fn walk(repo: &Repo, rev: &str, filter: &Filter) -> Result<History, GitError
         model: filter.model.clone(),
         ..Filter::default()
     };
-    let full = |from: Option<&str>| {
-        walk_range(repo, from, &tip.to_string(), &unfiltered).map(|h| h.events)
-    };
     let events = if shallow {
-        full(None)?
+        walk_commits(repo, &first_parent_line(repo, tip, None)?, &unfiltered)?
     } else {
-        match crate::history_cache::load(repo, &key) {
-            Some((cached, events)) if cached == tip => events,
-            Some((cached, mut events))
-                if repo.repo.graph_descendant_of(tip, cached).unwrap_or(false) =>
-            {
-                events.extend(full(Some(&cached.to_string()))?);
-                crate::history_cache::store(repo, &key, tip, &events);
+        let cached = crate::history_cache::load(repo, &key);
+        let reuse = match cached {
+            Some((cached, events)) if cached == tip => Some((events, Vec::new())),
+            Some((cached, events)) => {
+                first_parent_path(repo, tip, cached)?.map(|newer| (events, newer))
+            }
+            None => None,
+        };
+        let events = match reuse {
+            Some((events, newer)) if newer.is_empty() => return finish(events, filter, shallow),
+            Some((mut events, newer)) => {
+                events.extend(walk_commits(repo, &newer, &unfiltered)?);
                 events
             }
-            _ => {
-                let events = full(None)?;
-                crate::history_cache::store(repo, &key, tip, &events);
-                events
-            }
-        }
+            None => walk_commits(repo, &first_parent_line(repo, tip, None)?, &unfiltered)?,
+        };
+        crate::history_cache::store(repo, &key, tip, &events);
+        events
     };
+    finish(events, filter, shallow)
+}
+
+fn finish(events: Vec<Event>, filter: &Filter, shallow: bool) -> Result<History, GitError> {
     let events = events
         .into_iter()
         .filter(|e| keep(e, filter) && in_time(e, filter))
@@ -75,30 +87,97 @@ fn in_time(event: &Event, filter: &Filter) -> bool {
     filter.since.is_none_or(|s| time >= s) && filter.until.is_none_or(|u| time <= u)
 }
 
-/// Walks the commits reachable from `to` but not from `from` (`git log
-/// from..to`), oldest first, into events.
+/// The events of the first-parent line of `to` that `from` does not reach
+/// (`git log --first-parent from..to`), oldest first.
 pub fn walk_range(
     repo: &Repo,
     from: Option<&str>,
     to: &str,
     filter: &Filter,
 ) -> Result<History, GitError> {
-    let tip = repo.resolve(to)?;
+    let tip = repo.resolve(to)?.id();
+    let hide = from.map(|f| repo.resolve(f).map(|c| c.id())).transpose()?;
+    let commits = first_parent_line(repo, tip, hide)?;
+    Ok(History {
+        events: walk_commits(repo, &commits, filter)?,
+        shallow: repo.repo.is_shallow(),
+    })
+}
+
+/// The commits of `tip`'s first-parent line, oldest first, down to (not
+/// including) the first one `hide` reaches by any path.
+pub fn first_parent_line(
+    repo: &Repo,
+    tip: git2::Oid,
+    hide: Option<git2::Oid>,
+) -> Result<Vec<git2::Oid>, GitError> {
+    let git = &repo.repo;
+    // What `hide` reaches, as far as `tip` is concerned: `git rev-list hide..tip`
+    // is exactly the commits of tip it does not reach.
+    let outside: Option<std::collections::HashSet<git2::Oid>> = match hide {
+        None => None,
+        Some(hide) => {
+            let mut revwalk = git.revwalk().context(|| "walking history".into())?;
+            revwalk
+                .push(tip)
+                .and_then(|()| revwalk.hide(hide))
+                .context(|| "walking history".into())?;
+            Some(
+                revwalk
+                    .collect::<Result<_, _>>()
+                    .context(|| "walking history".into())?,
+            )
+        }
+    };
+    let mut line = Vec::new();
+    let mut next = Some(tip);
+    while let Some(oid) = next {
+        if outside.as_ref().is_some_and(|o| !o.contains(&oid)) {
+            break;
+        }
+        let commit = git
+            .find_commit(oid)
+            .context(|| format!("reading commit {oid}"))?;
+        line.push(oid);
+        next = commit.parent_ids().next();
+    }
+    line.reverse();
+    Ok(line)
+}
+
+/// The commits after `ancestor` on `tip`'s first-parent line, oldest first,
+/// or None when `ancestor` is not on that line (another branch, a rewritten
+/// history, or a commit only a merge brought in).
+pub fn first_parent_path(
+    repo: &Repo,
+    tip: git2::Oid,
+    ancestor: git2::Oid,
+) -> Result<Option<Vec<git2::Oid>>, GitError> {
+    let mut path = Vec::new();
+    let mut next = Some(tip);
+    while let Some(oid) = next {
+        if oid == ancestor {
+            path.reverse();
+            return Ok(Some(path));
+        }
+        let commit = repo
+            .repo
+            .find_commit(oid)
+            .context(|| format!("reading commit {oid}"))?;
+        path.push(oid);
+        next = commit.parent_ids().next();
+    }
+    Ok(None)
+}
+
+/// Events of `commits` (a first-parent line, oldest first).
+fn walk_commits(
+    repo: &Repo,
+    commits: &[git2::Oid],
+    filter: &Filter,
+) -> Result<Vec<Event>, GitError> {
     let git = &repo.repo;
     let _no_cache = crate::git::NoObjectCache::new();
-    let mut revwalk = git.revwalk().context(|| "walking history".into())?;
-    revwalk
-        .set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
-        .context(|| "walking history".into())?;
-    revwalk
-        .push(tip.id())
-        .context(|| "walking history".into())?;
-    if let Some(from) = from {
-        let base = repo.resolve(from)?;
-        revwalk
-            .hide(base.id())
-            .context(|| "walking history".into())?;
-    }
     // The folder whose changes matter: the model's, or the whole registry's.
     let watched = filter
         .model
@@ -108,25 +187,26 @@ pub fn walk_range(
     let mut out = Vec::new();
     let mut seen: std::collections::HashMap<git2::Oid, Option<git2::Oid>> =
         std::collections::HashMap::new();
-    for oid in revwalk {
-        let oid = oid.context(|| "walking history".into())?;
+    for &oid in commits {
         let commit = git
             .find_commit(oid)
             .context(|| format!("reading commit {oid}"))?;
         // Most commits leave the watched folder alone: tell by tree ids,
         // each commit's looked up once (it is the next commit's parent).
         let after = watched_tree(repo, &commit, &watched, &mut seen);
-        let unchanged = commit.parent_count() > 0
-            && commit.parent_ids().any(|p| {
-                let before = match seen.get(&p) {
+        let unchanged = match commit.parent_ids().next() {
+            Some(parent) => {
+                let before = match seen.get(&parent) {
                     Some(id) => *id,
                     None => git
-                        .find_commit(p)
+                        .find_commit(parent)
                         .map(|parent| watched_tree(repo, &parent, &watched, &mut seen))
                         .unwrap_or(None),
                 };
                 before == after
-            });
+            }
+            None => after.is_none(),
+        };
         // Approvals change no file; their trailer is the event.
         let approval = commit
             .message_raw_bytes()
@@ -141,10 +221,7 @@ pub fn walk_range(
             }
         }
     }
-    Ok(History {
-        events: out,
-        shallow: git.is_shallow(),
-    })
+    Ok(out)
 }
 
 /// The trailer an approval commit carries.
@@ -192,9 +269,15 @@ fn commit_time(commit: &git2::Commit<'_>) -> jiff::Timestamp {
     jiff::Timestamp::from_second(commit.time().seconds()).unwrap_or_default()
 }
 
-/// The events one commit makes: what its diff shows, labelled `regent` where
-/// its trailers explain it and `manual` where they do not; plus approvals,
-/// which change no file.
+/// The events one commit makes on its branch: what its diff against its
+/// first parent shows, labelled `regent` where a `Regent-*` trailer
+/// explains it and `manual` where none does; plus approvals, which change
+/// no file.
+///
+/// For a merge, the trailers that explain its change are those of the
+/// commits it brings in (a pull request made with `promote --pr`); a value
+/// that differs from every parent's (a conflict resolved to a third value)
+/// is the merge's own doing and always `manual`.
 pub fn commit_events(
     repo: &Repo,
     commit: &git2::Commit<'_>,
@@ -219,33 +302,47 @@ pub fn commit_events(
         })
     };
     let after_id = watched_id(&after);
-    let unchanged = if befores.is_empty() {
-        after_id.is_none()
-    } else {
-        befores.iter().any(|b| watched_id(b) == after_id)
+    let unchanged = match befores.first() {
+        Some(first) => watched_id(first) == after_id,
+        None => after_id.is_none(),
     };
 
     let mut derived = Vec::new();
+    let mut own: Vec<bool> = Vec::new();
     if !unchanged && let Some(after) = &after {
-        // A merge is judged against every parent: only what differs from all
-        // of them (a hand edit while resolving) is the merge's own doing.
-        let mut per_parent: Vec<Vec<Event>> = Vec::new();
-        if befores.is_empty() {
-            per_parent.push(diff(after, None)?);
-        }
-        for before in &befores {
-            per_parent.push(diff(after, before.as_ref())?);
-        }
-        let mut first = per_parent.remove(0);
-        first.retain(|e| per_parent.iter().all(|other| other.contains(e)));
-        derived = first;
+        derived = diff(after, befores.first().and_then(Option::as_ref))?;
+        // A merge's own doing: what differs from every other parent too.
+        let others = befores
+            .iter()
+            .skip(1)
+            .map(|b| diff(after, b.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        own = derived
+            .iter()
+            .map(|e| {
+                !others.is_empty()
+                    && others
+                        .iter()
+                        .all(|other| other.iter().any(|o| same_change(e, o)))
+            })
+            .collect();
     }
+    let claims: Vec<Event> = if parents.len() > 1 {
+        merged_claims(repo, commit)?
+    } else {
+        trailer.clone().into_iter().collect()
+    };
 
     let author = commit.author().name().unwrap_or_default().to_owned();
     let mut out = Vec::new();
-    for mut event in derived {
-        match &trailer {
-            Some(t) if events::explains(t, &event) => {
+    for (i, mut event) in derived.into_iter().enumerate() {
+        let claim = claims
+            .iter()
+            .rev()
+            .find(|c| events::explains(c, &event))
+            .filter(|_| !own.get(i).copied().unwrap_or(false));
+        match claim {
+            Some(t) => {
                 event.via = Via::Regent;
                 event.actor = t.actor.clone();
                 if t.event == EventKind::Rollback && event.event == EventKind::Promote {
@@ -255,7 +352,7 @@ pub fn commit_events(
                     event.model = None;
                 }
             }
-            _ => {
+            None => {
                 event.via = Via::Manual;
                 event.actor = Some(author.clone());
             }
@@ -273,6 +370,45 @@ pub fn commit_events(
         event.commit = Some(commit.id().to_string());
         event.time = Some(time.clone());
         event.pr = pr;
+    }
+    Ok(out)
+}
+
+/// Whether two derived events make the same change (the previous value
+/// aside): the merge's result differs from both parents in the same way.
+fn same_change(a: &Event, b: &Event) -> bool {
+    let removal = matches!(a.event, EventKind::Demote | EventKind::Unalias);
+    a.event == b.event
+        && a.model == b.model
+        && a.stage == b.stage
+        && a.alias == b.alias
+        && a.experiment == b.experiment
+        && a.run == b.run
+        && (removal || a.version == b.version)
+}
+
+/// The trailer events of the commits a merge brings in (reachable from its
+/// other parents, not from its first), oldest first.
+fn merged_claims(repo: &Repo, merge: &git2::Commit<'_>) -> Result<Vec<Event>, GitError> {
+    let git = &repo.repo;
+    let mut revwalk = git.revwalk().context(|| "walking a merge".into())?;
+    revwalk
+        .set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
+        .context(|| "walking a merge".into())?;
+    for parent in merge.parent_ids().skip(1) {
+        revwalk.push(parent).context(|| "walking a merge".into())?;
+    }
+    if let Some(first) = merge.parent_ids().next() {
+        revwalk.hide(first).context(|| "walking a merge".into())?;
+    }
+    let mut out = Vec::new();
+    for oid in revwalk {
+        let oid = oid.context(|| "walking a merge".into())?;
+        let commit = git
+            .find_commit(oid)
+            .context(|| format!("reading commit {oid}"))?;
+        let trailers = events::parse_trailers(commit.message().unwrap_or_default());
+        out.extend(events::event_from_trailers(&trailers));
     }
     Ok(out)
 }

@@ -374,13 +374,6 @@ impl<'r> Snapshot<'r> {
         load::load(schema_name, &self.display_path(path), &bytes)
     }
 
-    /// A file parsed into its type without the schema or diagnostics: for
-    /// hot paths that only need the data and treat a bad file as absent.
-    pub fn parse<T: DeserializeOwned>(&self, path: &str) -> Option<T> {
-        let bytes = self.read(path).ok()?;
-        registry::parse_typed(&bytes)
-    }
-
     pub fn config(&self) -> Result<Loaded<Config>, Vec<Diagnostic>> {
         self.load("regent", Layout::CONFIG)
     }

@@ -8,6 +8,4 @@ mod yaml;
 
 pub use layout::{FileKind, Layout, classify};
 pub use types::*;
-pub use yaml::{
-    MAX_FILE_BYTES, YamlError, modeline, parse_typed, parse_value, text_of, to_yaml, too_large,
-};
+pub use yaml::{MAX_FILE_BYTES, YamlError, modeline, parse_value, text_of, to_yaml, too_large};

@@ -89,13 +89,6 @@ pub fn too_large(size: u64) -> YamlError {
     }
 }
 
-/// Parses a registry file straight into its type, with serde_yaml's limits
-/// (aliases, nesting) but no schema: None for anything that does not fit.
-pub fn parse_typed<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
-    let text = text_of(bytes).ok()?;
-    serde_yaml::from_str(text).ok()
-}
-
 /// Parses YAML text into a JSON value (what the schemas judge).
 pub fn parse_value(text: &str) -> Result<serde_json::Value, YamlError> {
     let value: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| syntax_error(e, text))?;
