@@ -226,6 +226,12 @@ impl Event {
                 self.run.as_deref().unwrap_or("?")
             ),
             EventKind::Init | EventKind::Policy => self.event.as_str().to_owned(),
+            EventKind::Edit | EventKind::Delete if self.model.is_none() => format!(
+                "{} run {}/{}",
+                self.event.as_str(),
+                self.experiment.as_deref().unwrap_or("?"),
+                self.run.as_deref().unwrap_or("?")
+            ),
             _ => format!("{} {model} {}", self.event.as_str(), v(self.version))
                 .trim_end()
                 .to_owned(),
@@ -300,10 +306,26 @@ pub fn diff_events(
                 };
                 events.push(Event::new(kind));
             }
-            Ok(Some(crate::registry::FileKind::Run { experiment, run }))
-                if after.exists(path) && !before.is_some_and(|b| b.exists(path)) =>
-            {
-                let mut e = Event::new(EventKind::Run);
+            Ok(Some(crate::registry::FileKind::Run { experiment, run })) => {
+                // Runs are part of the audit: a new one is logged; editing
+                // or removing one is an event too (the gate refuses it for
+                // a run a version was registered from).
+                let existed = before.is_some_and(|b| b.exists(path));
+                let kind = match (existed, after.exists(path)) {
+                    (false, true) => EventKind::Run,
+                    (true, true) => {
+                        // The same run spelled differently is no change.
+                        let read =
+                            |s: &Snapshot<'_>| s.run(&experiment, &run).ok().map(|l| l.value);
+                        match (before.and_then(read), read(after)) {
+                            (Some(old), Some(new)) if old == new => continue,
+                            _ => EventKind::Edit,
+                        }
+                    }
+                    (true, false) => EventKind::Delete,
+                    (false, false) => continue,
+                };
+                let mut e = Event::new(kind);
                 e.experiment = Some(experiment);
                 e.run = Some(run);
                 events.push(e);
@@ -355,21 +377,26 @@ pub fn version_events(
             if old.description != new.description {
                 out.push(base(EventKind::Describe));
             }
-            // Everything else is frozen at registration.
-            let frozen = |v: &VersionFile| {
-                let mut v = v.clone();
-                v.status = VersionStatus::Active;
-                v.status_reason = None;
-                v.tags.clear();
-                v.description = None;
-                v
-            };
-            if frozen(old) != frozen(new) {
+            if frozen_fields_differ(old, new) {
                 out.push(base(EventKind::Edit));
             }
             out
         }
     }
+}
+
+/// Whether a version changed where it is frozen at registration: anything
+/// but its status (and reason), tags and description.
+pub fn frozen_fields_differ(old: &VersionFile, new: &VersionFile) -> bool {
+    let frozen = |v: &VersionFile| {
+        let mut v = v.clone();
+        v.status = VersionStatus::Active;
+        v.status_reason = None;
+        v.tags.clear();
+        v.description = None;
+        v
+    };
+    frozen(old) != frozen(new)
 }
 
 /// Events from a model file's change: stage and alias pointers, tags, description.

@@ -45,6 +45,9 @@ pub enum GitError {
     },
     #[error("`git {command}` failed: {stderr}")]
     Command { command: String, stderr: String },
+    /// A shallow clone: the history that judges or tags events is cut short.
+    #[error("this is a shallow clone, so {0} cannot be trusted: the history it reads is cut short")]
+    Shallow(String),
 }
 
 impl GitError {
@@ -66,11 +69,27 @@ impl GitError {
                 "tags are never moved; check the tag formats in regent.yaml or who created the tag"
                     .into(),
             ),
+            GitError::Shallow(_) => Some(
+                "fetch the whole history: `git fetch --unshallow` (in GitHub Actions, \
+                 actions/checkout with `fetch-depth: 0`)"
+                    .into(),
+            ),
             GitError::BadRevision { .. } => {
                 Some("use a commit id, a branch, a tag, or an expression like HEAD~2".into())
             }
             _ => None,
         }
+    }
+}
+
+impl Repo {
+    /// Refuses a shallow clone for `what` (the gate, publish): judging or
+    /// tagging from a truncated history would miss earlier events.
+    pub fn require_full_history(&self, what: &str) -> Result<(), GitError> {
+        if self.repo.is_shallow() {
+            return Err(GitError::Shallow(what.to_owned()));
+        }
+        Ok(())
     }
 }
 

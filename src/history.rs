@@ -389,7 +389,7 @@ fn same_change(a: &Event, b: &Event) -> bool {
 
 /// The trailer events of the commits a merge brings in (reachable from its
 /// other parents, not from its first), oldest first.
-fn merged_claims(repo: &Repo, merge: &git2::Commit<'_>) -> Result<Vec<Event>, GitError> {
+pub fn merged_claims(repo: &Repo, merge: &git2::Commit<'_>) -> Result<Vec<Event>, GitError> {
     let git = &repo.repo;
     let mut revwalk = git.revwalk().context(|| "walking a merge".into())?;
     revwalk
@@ -448,6 +448,10 @@ pub struct ModelFacts {
     /// index of each version's latest registration.
     pub approvals: Vec<(usize, Event)>,
     pub registered_at: BTreeMap<u64, usize>,
+    /// The index of the latest event that put each version in a stage or
+    /// alias: an approval authorises one such move, so only approvals given
+    /// after it count for the next.
+    pub assigned_at: BTreeMap<(crate::policy::ApprovalTarget, u64), usize>,
 }
 
 impl ModelFacts {
@@ -456,8 +460,16 @@ impl ModelFacts {
         let mut facts = ModelFacts::default();
         for (i, event) in events.iter().enumerate() {
             match event.event {
+                EventKind::Alias => {
+                    if let (Some(alias), Some(v)) = (&event.alias, event.version) {
+                        let target = crate::policy::ApprovalTarget::Alias(alias.clone());
+                        facts.assigned_at.insert((target, v), i);
+                    }
+                }
                 EventKind::Promote | EventKind::Rollback => {
                     if let (Some(stage), Some(v)) = (&event.stage, event.version) {
+                        let target = crate::policy::ApprovalTarget::Stage(stage.clone());
+                        facts.assigned_at.insert((target, v), i);
                         facts.held.insert((stage.clone(), v));
                         *facts.assignments.entry(stage.clone()).or_default() += 1;
                         facts
@@ -496,18 +508,25 @@ impl ModelFacts {
         rest.find_map(|h| *h).filter(|h| Some(*h) != current)
     }
 
-    /// Offline approvals of `version`, given after its latest registration.
+    /// Offline approvals of `version`, given after its latest registration
+    /// and after the last time it moved into the approved stage or alias
+    /// (each approval authorises one move: after a rollback away from v2,
+    /// promoting v2 again needs a new approval).
     pub fn approvals_for(&self, version: u64) -> Vec<crate::policy::Approval> {
         let since = self.registered_at.get(&version).copied().unwrap_or(0);
         self.approvals
             .iter()
             .filter(|(i, e)| *i > since && e.version == Some(version))
-            .filter_map(|(_, e)| {
+            .filter_map(|(i, e)| {
                 let target = match (&e.stage, &e.alias) {
                     (Some(s), _) => crate::policy::ApprovalTarget::Stage(s.clone()),
                     (None, Some(a)) => crate::policy::ApprovalTarget::Alias(a.clone()),
                     _ => return None,
                 };
+                let used = self.assigned_at.get(&(target.clone(), version));
+                if used.is_some_and(|used| used > i) {
+                    return None;
+                }
                 Some(crate::policy::Approval {
                     actor: e.actor.clone()?,
                     version,

@@ -366,6 +366,7 @@ impl State<'_, '_> {
             held: &held,
             approvals: &approvals,
             actor: actor.name,
+            requested_by: &[],
             via_pull_request: actor.pull_request,
             is_member: &no_teams,
         };

@@ -1,11 +1,19 @@
 //! `regent publish`: after a merge, the annotated tags for the registry
 //! events on the branch (`churn@v4`, `churn#production#7`) that do not exist
 //! yet, whatever the merge method (merge commit, squash or rebase: events
-//! are read from what each commit changed). Idempotent: a rerun creates
-//! nothing. A published tag that the branch no longer reaches means the
-//! history was rewritten, which is an error, never papered over.
+//! are read from what each commit on the first-parent line changed).
+//! Idempotent: a rerun creates nothing. A published tag that the branch no
+//! longer reaches, or that sits on another commit than its event's, means
+//! the history was rewritten, which is an error, never papered over.
+//!
+//! The last line of defence: before a tag is made, its event is judged
+//! again by the policy of the commit before it, with the approvals it had
+//! (the pull request's reviews, or offline approvals), exactly as the gate
+//! would have. An event the policy refuses (a hand edit or an admin push
+//! that moved a stage past the gate) gets no tag and is reported.
 
-use crate::events::{Event, EventKind};
+use crate::events::{self, Event, EventKind};
+use crate::gate::{self, Change, PullLookup, Verdict};
 use crate::git::{Context as _, GitError, Repo};
 use crate::history::{self, Filter};
 use crate::lifecycle::{DEFAULT_ASSIGN_TAG, DEFAULT_REGISTER_TAG};
@@ -23,6 +31,10 @@ pub struct Published {
     pub created: bool,
     /// The artifact URI of the event's version at its commit.
     pub uri: Option<String>,
+    /// Whether the policy allows the event (re-judged before tagging).
+    pub allowed: bool,
+    /// Why it is refused (empty when allowed).
+    pub reasons: Vec<String>,
     /// Where the event's commit is in what is reported (for ordering).
     #[serde(skip)]
     position: usize,
@@ -35,6 +47,14 @@ pub enum PublishError {
         "tag {tag} points at {commit}, which the branch no longer contains: its history was rewritten"
     )]
     Unreachable { tag: String, commit: String },
+    #[error(
+        "tag {tag} points at {tag_commit}, but its event is on commit {event_commit}: tags are never moved"
+    )]
+    Elsewhere {
+        tag: String,
+        tag_commit: String,
+        event_commit: String,
+    },
     #[error("the tag format in regent.yaml gives {0:?}, which is not a valid Git tag name")]
     BadTag(String),
     #[error(transparent)]
@@ -48,6 +68,15 @@ pub struct Outcome {
     pub events: Vec<Published>,
     /// Every tag created, in or out of the reported range.
     pub created: Vec<String>,
+    /// Events the policy refuses: not tagged, reported.
+    pub refused: Vec<Published>,
+}
+
+/// How publish asks about pull requests and teams.
+pub struct Access<'a> {
+    /// The merged pull request a commit came through (None: no GitHub).
+    pub pull: Option<PullLookup<'a>>,
+    pub is_member: &'a dyn Fn(&str, &str) -> bool,
 }
 
 /// Creates the missing tags for the events reachable from `rev`.
@@ -63,7 +92,9 @@ pub fn publish(
     rev: &str,
     since: Option<&str>,
     actor: &str,
+    access: &Access<'_>,
 ) -> Result<Outcome, PublishError> {
+    repo.require_full_history("publish")?;
     let tip = repo.resolve(rev)?;
     let tip_id = tip.id().to_string();
     let snapshot = Snapshot::at_rev(repo, &tip_id)?;
@@ -124,6 +155,11 @@ pub fn publish(
     }
 
     let mut out = Outcome::default();
+    let mut judges = Judges {
+        repo,
+        access,
+        verdicts: HashMap::new(),
+    };
     for (event, tag) in tagged {
         let Some(commit) = event.commit.clone() else {
             continue;
@@ -132,24 +168,40 @@ pub fn publish(
             Some(commits) => commits.get(&commit).copied(),
             None => Some(out.events.len()),
         };
+        let reportable = tag.is_some() || is_reportable(&event);
         let mut created = false;
+        let mut verdict = None;
         if let Some(name) = &tag {
-            created = ensure_tag(repo, &tip, name, &commit, &event, actor)?;
-            if created {
-                out.created.push(name.clone());
+            if !tag_exists_at(repo, &tip, name, &commit)? {
+                let judged = judges.verdict(&commit, &event)?;
+                if judged.allowed {
+                    create_tag(repo, name, &commit, &event, actor)?;
+                    created = true;
+                    out.created.push(name.clone());
+                }
+                verdict = Some(judged);
             }
+        } else if position.is_some() && reportable {
+            verdict = Some(judges.verdict(&commit, &event)?);
         }
-        if let Some(position) = position
-            && (tag.is_some() || is_reportable(&event))
-        {
+        let (allowed, reasons) = verdict.map_or((true, Vec::new()), |v| (v.allowed, v.reasons));
+        if (position.is_some() && reportable) || !allowed {
             let uri = artifact_uri(repo, &commit, &event);
-            out.events.push(Published {
+            let published = Published {
                 event,
                 tag,
                 created,
                 uri,
-                position,
-            });
+                allowed,
+                reasons,
+                position: position.unwrap_or(usize::MAX),
+            };
+            if !allowed {
+                out.refused.push(published.clone());
+            }
+            if position.is_some() {
+                out.events.push(published);
+            }
         }
     }
     // Report in the branch's order, whichever model each event is of.
@@ -331,37 +383,50 @@ fn expand(format: &str, event: &Event, n: Option<u64>) -> String {
         .replace("{n}", &n.map(|n| n.to_string()).unwrap_or_default())
 }
 
-/// Creates `name` at `commit` unless it exists; an existing tag must still be
-/// reachable from the branch. Returns whether it was created.
-fn ensure_tag(
+/// Whether tag `name` exists on `commit`. A tag of that name on any other
+/// commit is an error naming both: tags are never moved, and a tag that
+/// does not sit on its event's own commit tells a different story.
+fn tag_exists_at(
     repo: &Repo,
     tip: &git2::Commit<'_>,
     name: &str,
     commit: &str,
-    event: &Event,
-    actor: &str,
 ) -> Result<bool, PublishError> {
     if !git2::Reference::is_valid_name(&format!("refs/tags/{name}")) || name.starts_with('-') {
         return Err(PublishError::BadTag(name.to_owned()));
     }
-    if let Ok(existing) = repo.repo.find_reference(&format!("refs/tags/{name}")) {
-        let target = existing
-            .peel_to_commit()
-            .context(|| format!("reading tag {name}"))?
-            .id();
-        // The event's commit came from walking the branch: the usual case,
-        // settled without walking the graph.
-        if target.to_string() == commit {
-            return Ok(false);
-        }
-        if !contains(repo, tip, target, name)? {
+    let Ok(existing) = repo.repo.find_reference(&format!("refs/tags/{name}")) else {
+        return Ok(false);
+    };
+    let target = existing
+        .peel_to_commit()
+        .context(|| format!("reading tag {name}"))?
+        .id()
+        .to_string();
+    if target != commit {
+        let oid = git2::Oid::from_str(&target).context(|| format!("reading tag {name}"))?;
+        if !contains(repo, tip, oid, name)? {
             return Err(PublishError::Unreachable {
                 tag: name.to_owned(),
-                commit: target.to_string(),
+                commit: target,
             });
         }
-        return Ok(false);
+        return Err(PublishError::Elsewhere {
+            tag: name.to_owned(),
+            tag_commit: target,
+            event_commit: commit.to_owned(),
+        });
     }
+    Ok(true)
+}
+
+fn create_tag(
+    repo: &Repo,
+    name: &str,
+    commit: &str,
+    event: &Event,
+    actor: &str,
+) -> Result<(), PublishError> {
     let oid = git2::Oid::from_str(commit).context(|| format!("reading {commit}"))?;
     let object = repo
         .repo
@@ -371,7 +436,143 @@ fn ensure_tag(
     repo.repo
         .tag(name, &object, &tagger, &event.describe(), false)
         .context(|| format!("creating tag {name}"))?;
-    Ok(true)
+    Ok(())
+}
+
+/// The verdicts of each commit's events, judged once per commit.
+struct Judges<'a, 'r> {
+    repo: &'r Repo,
+    access: &'a Access<'a>,
+    verdicts: HashMap<String, Vec<Verdict>>,
+}
+
+impl Judges<'_, '_> {
+    /// The verdict on `event`, judged as the gate would have judged the
+    /// change its commit made to the branch.
+    fn verdict(&mut self, commit: &str, event: &Event) -> Result<Verdict, PublishError> {
+        if !self.verdicts.contains_key(commit) {
+            let verdicts = self.judge_commit(commit)?;
+            self.verdicts.insert(commit.to_owned(), verdicts);
+        }
+        let found = self.verdicts[commit]
+            .iter()
+            .find(|v| same_move(&v.event, event))
+            .cloned();
+        // Never tag what could not be judged.
+        Ok(found.unwrap_or_else(|| {
+            Verdict::new(
+                event.clone(),
+                false,
+                vec!["regent could not judge this event again; it is not tagged".into()],
+            )
+        }))
+    }
+
+    fn judge_commit(&self, commit: &str) -> Result<Vec<Verdict>, PublishError> {
+        let repo = self.repo;
+        let oid = git2::Oid::from_str(commit).context(|| format!("reading {commit}"))?;
+        let commit = repo
+            .repo
+            .find_commit(oid)
+            .context(|| format!("reading {oid}"))?;
+        let Some(after) = Snapshot::of_commit(repo, &commit)? else {
+            return Ok(Vec::new());
+        };
+        let Ok(parent) = commit.parent(0) else {
+            // The registry's first commit: nothing before it to judge by.
+            let changed = after.changed_paths(None)?;
+            let derived = events::diff_events(None, &after, &changed).unwrap_or_default();
+            return Ok(derived
+                .into_iter()
+                .map(|e| Verdict::new(e, true, Vec::new()))
+                .collect());
+        };
+        let before = Snapshot::of_commit(repo, &parent)?;
+        let config = before
+            .as_ref()
+            .and_then(|s| s.config().ok())
+            .map(|c| c.value);
+        let merge = commit.parent_count() > 1;
+        // How the change came: the graph says merge; GitHub says which pull
+        // request (and a squash or rebase merge's); text proves nothing.
+        let pull = match self.access.pull {
+            Some(lookup) => lookup(&oid.to_string()),
+            None => Err("no GitHub token".to_owned()),
+        };
+        let (pull, lookup_error) = match pull {
+            Ok(pull) => (pull, None),
+            Err(e) => (None, Some(e)),
+        };
+        let via_pull_request = merge || pull.is_some();
+        let claims: Vec<Event> = if merge {
+            history::merged_claims(repo, &commit)?
+        } else {
+            events::event_from_trailers(&events::parse_trailers(
+                commit.message().unwrap_or_default(),
+            ))
+            .into_iter()
+            .collect()
+        };
+        let mut requesters: Vec<String> = pull.iter().map(|p| p.author.clone()).collect();
+        requesters.extend(
+            claims
+                .iter()
+                .filter(|c| c.event != EventKind::Approve)
+                .filter_map(|c| c.actor.clone()),
+        );
+        if !via_pull_request {
+            requesters.extend(commit.author().name().map(str::to_owned));
+        }
+        let rollbacks: BTreeSet<(String, String, u64)> = claims
+            .iter()
+            .filter(|c| c.event == EventKind::Rollback)
+            .filter_map(|c| Some((c.model.clone()?, c.stage.clone()?, c.version?)))
+            .collect();
+        let reviewers = pull.as_ref().map(gate::valid_approvers).unwrap_or_default();
+        let mut ignored = pull
+            .as_ref()
+            .map(gate::ignored_approvals)
+            .unwrap_or_default();
+        if via_pull_request && pull.is_none() {
+            ignored.push(format!(
+                "the reviews of the pull request merged by {} could not be read ({}), so none counts",
+                &oid.to_string()[..12],
+                lookup_error.unwrap_or_else(|| "GitHub lists no merged pull request for it".into())
+            ));
+        }
+        let no_runs = BTreeMap::new();
+        let change = Change {
+            repo,
+            config: config.as_ref(),
+            before: before.as_ref(),
+            after: &after,
+            history: parent.id(),
+            reviewers: via_pull_request.then_some(reviewers.as_slice()),
+            ignored: &ignored,
+            requesters: &requesters,
+            via_pull_request,
+            is_member: self.access.is_member,
+            rollbacks: &rollbacks,
+            referenced_runs: &no_runs,
+        };
+        let changed = after.changed_paths(before.as_ref())?;
+        let derived = events::diff_events(before.as_ref(), &after, &changed).unwrap_or_default();
+        Ok(gate::judge_all(&change, derived)?)
+    }
+}
+
+/// Whether a verdict's event is the history's event (a promotion the
+/// trailers call a rollback is the same move).
+fn same_move(a: &Event, b: &Event) -> bool {
+    let kind = |k: EventKind| match k {
+        EventKind::Rollback => EventKind::Promote,
+        k => k,
+    };
+    kind(a.event) == kind(b.event)
+        && a.model == b.model
+        && a.version == b.version
+        && a.stage == b.stage
+        && a.alias == b.alias
 }
 
 /// The artifact URI of the event's version as it was at the event's commit.

@@ -160,7 +160,12 @@ pub fn validate_paths(
     };
     for path in paths {
         if !snapshot.exists(path) {
-            continue; // deleted: reported as an event, not a file problem
+            // Deleted: reported as an event, not a file problem; but the
+            // model's pointers may now name a version that is gone.
+            if let Ok(Some(FileKind::Version { model, .. })) = classify(path) {
+                models.insert(model);
+            }
+            continue;
         }
         let shown = snapshot.display_path(path);
         match classify(path) {
@@ -200,6 +205,9 @@ pub fn validate_paths(
         let numbers: BTreeSet<u64> = snapshot.version_numbers(model)?.into_iter().collect();
         let path = Layout::model(model);
         if !snapshot.exists(&path) {
+            if numbers.is_empty() {
+                continue; // the whole model is gone: a `delete` event
+            }
             out.push(Diagnostic::file_level(
                 snapshot.display_path(&path),
                 format!("missing: models/{model}/ has versions but no model.yaml"),

@@ -74,6 +74,22 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
             .get(&team.to_lowercase())
             .is_some_and(|m| m.contains(&user.to_lowercase()))
     };
+    // On the branch itself (no pull request): which commits came through
+    // one is asked of GitHub when a token is set (squash and rebase merges).
+    let direct_client = match args.pr {
+        Some(_) => None,
+        None => super::github::optional_client(&repo, &args.token_env),
+    };
+    let branch = repo
+        .repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().ok().map(str::to_owned))
+        .unwrap_or_else(|| "main".to_owned());
+    let lookup = |sha: &str| match &direct_client {
+        Some(client) => super::github::merged_pull(client, &branch, sha),
+        None => Err(format!("{} is not set", args.token_env)),
+    };
     let report = gate::check(
         &repo,
         &gate::Input {
@@ -81,6 +97,9 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
             head: &args.head,
             pull_request: pull_request.as_ref(),
             is_member: &is_member,
+            merged_pull: direct_client
+                .as_ref()
+                .map(|_| &lookup as gate::PullLookup<'_>),
         },
     )?;
 

@@ -30,3 +30,77 @@ pub fn error(e: GitHubError) -> CliError {
         None => error,
     }
 }
+
+/// GitHub access for judging commits already on a branch (`publish`,
+/// `check` without `--pr`): a client when a token is set, else None (then
+/// only merge commits are known to be pull requests, and no review counts).
+pub fn optional_client(repo: &Repo, token_env: &str) -> Option<Client> {
+    let settings = Settings::from_env(token_env, repo.remote_url().as_deref()).ok()?;
+    Client::new(settings).ok()
+}
+
+/// The merged pull request into `branch` that GitHub associates with a
+/// commit, with its reviews: what the gate judged it with.
+pub fn merged_pull(
+    client: &Client,
+    branch: &str,
+    sha: &str,
+) -> Result<Option<crate::gate::PullRequestFacts>, String> {
+    let lookup = async {
+        let pulls = client.merged_pulls_for_commit(sha, branch).await?;
+        let Some(pull) = pulls.into_iter().next() else {
+            return Ok(None);
+        };
+        let reviews = client.reviews(pull.number).await?;
+        Ok::<_, GitHubError>(Some(crate::gate::PullRequestFacts {
+            number: pull.number,
+            author: pull.author,
+            head_sha: pull.head_sha,
+            reviews: reviews
+                .into_iter()
+                .map(|r| crate::gate::ReviewFacts {
+                    id: r.id,
+                    user: r.user,
+                    state: r.state,
+                    commit_id: r.commit_id,
+                })
+                .collect(),
+        }))
+    };
+    match block_on(lookup) {
+        Ok(result) => result.map_err(|e| e.to_string()),
+        Err(_) => Err("cannot start the network runtime".into()),
+    }
+}
+
+/// The members of every team the policy at `rev` names, looked up once.
+pub fn team_members(
+    client: &Client,
+    repo: &Repo,
+    rev: &str,
+) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(snapshot) = crate::snapshot::Snapshot::at_rev(repo, rev) else {
+        return out;
+    };
+    let Ok(config) = snapshot.config() else {
+        return out;
+    };
+    let config = config.value;
+    let teams: std::collections::BTreeSet<&String> = config
+        .stages
+        .iter()
+        .flat_map(|s| s.approvers.iter())
+        .chain(config.aliases.values().flat_map(|a| a.approvers.iter()))
+        .chain(config.policy_owners.iter())
+        .filter(|p| p.starts_with('@') && p.contains('/'))
+        .collect();
+    for team in teams {
+        if let Some((org, slug)) = team.trim_start_matches('@').split_once('/')
+            && let Ok(Ok(members)) = block_on(client.team_members(org, slug))
+        {
+            out.insert(team.to_lowercase(), members);
+        }
+    }
+    out
+}

@@ -19,6 +19,10 @@ pub struct PublishArgs {
     /// Push the tags created to the upstream remote (else origin).
     #[arg(long)]
     pub push: bool,
+    /// The environment variable holding the GitHub token (to read the
+    /// reviews of merged pull requests when judging their events again).
+    #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
+    pub token_env: String,
 }
 
 pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
@@ -35,8 +39,40 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
     } else {
         None
     };
-    let outcome = publish::publish(&repo, &args.rev, args.since.as_deref(), &actor).map_err(|e| match e {
+    let client = super::github::optional_client(&repo, &args.token_env);
+    if client.is_none() {
+        ctx.info(format!(
+            "{} is not set: events merged through pull requests are judged without their reviews",
+            args.token_env
+        ));
+    }
+    let branch = repo
+        .repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().ok().map(str::to_owned))
+        .unwrap_or_else(|| "main".to_owned());
+    let members = client
+        .as_ref()
+        .map(|c| super::github::team_members(c, &repo, &args.rev))
+        .unwrap_or_default();
+    let is_member = |user: &str, team: &str| {
+        members
+            .get(&team.to_lowercase())
+            .is_some_and(|m| m.contains(&user.to_lowercase()))
+    };
+    let lookup = |sha: &str| match &client {
+        Some(client) => super::github::merged_pull(client, &branch, sha),
+        None => Err(format!("{} is not set", args.token_env)),
+    };
+    let access = publish::Access {
+        pull: Some(&lookup),
+        is_member: &is_member,
+    };
+    let outcome = publish::publish(&repo, &args.rev, args.since.as_deref(), &actor, &access).map_err(|e| match e {
         PublishError::Git(e) => CliError::from(e),
+        PublishError::Elsewhere { .. } => CliError::no(e.to_string())
+            .hint("a published tag is never moved: find out who made it there, and why"),
         PublishError::Unreachable { .. } => CliError::no(e.to_string())
             .hint("a published tag is never moved: restore the commit on the branch, or investigate who rewrote it"),
         PublishError::BadTag(_) => CliError::error(e.to_string()),
@@ -83,7 +119,30 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
         .map(|r| format!(", pushed to {r}"))
         .unwrap_or_default();
     ctx.info(format!("{} tag(s) created{pushed}", all_created.len()));
-    Ok(())
+    if outcome.refused.is_empty() {
+        return Ok(());
+    }
+    let mut error = CliError::no(format!(
+        "{} event(s) on the branch break the policy and were not tagged",
+        outcome.refused.len()
+    ));
+    for refused in &outcome.refused {
+        error = error.cause(format!(
+            "{} (commit {}): {}",
+            refused.event.describe(),
+            refused
+                .event
+                .commit
+                .as_deref()
+                .map(|c| &c[..c.len().min(12)])
+                .unwrap_or("?"),
+            refused.reasons.join("; ")
+        ));
+    }
+    Err(error.hint(
+        "these changes reached the branch without the gate (a direct push, an admin merge): \
+         revert them, or make them again through a pull request",
+    ))
 }
 
 /// `events` as JSON, and for a single event its model, version, stage and URI.
@@ -92,7 +151,8 @@ fn write_outputs(published: &[Published]) -> CliResult {
         "events",
         serde_json::to_string(published).unwrap_or_else(|_| "[]".into()),
     )];
-    if let [one] = published {
+    let allowed: Vec<&Published> = published.iter().filter(|p| p.allowed).collect();
+    if let [one] = allowed.as_slice() {
         pairs.push(("model", one.event.model.clone().unwrap_or_default()));
         pairs.push((
             "version",

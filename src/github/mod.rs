@@ -439,6 +439,32 @@ impl Client {
         Ok(())
     }
 
+    /// The merged pull requests into `base` that GitHub associates with
+    /// `sha` (its merge or squash commit, or one of a rebase merge's
+    /// commits): how a commit on the base branch is known to have come
+    /// through a pull request.
+    pub async fn merged_pulls_for_commit(
+        &self,
+        sha: &str,
+        base: &str,
+    ) -> Result<Vec<PullRequest>, GitHubError> {
+        let op = Op::new(
+            format!(
+                "list the pull requests of commit {}",
+                &sha[..sha.len().min(12)]
+            ),
+            format!("commit {sha} in {}", self.full_name()),
+            "contents: read, pull-requests: read",
+        );
+        let url = self.repo_url(&format!("/commits/{}/pulls?per_page=100", encode(sha)));
+        let pulls: Vec<WirePull> = self.transport.all_pages(&url, &op).await?;
+        Ok(pulls
+            .into_iter()
+            .map(PullRequest::from)
+            .filter(|p| p.merged_at.is_some() && p.base_ref == base)
+            .collect())
+    }
+
     /// Every review of the PR, oldest first, over all pages.
     pub async fn reviews(&self, number: u64) -> Result<Vec<Review>, GitHubError> {
         let op = Op::new(

@@ -20,6 +20,8 @@ pub struct PullRequest {
     /// `open` or `closed`.
     pub state: String,
     pub title: String,
+    /// When it was merged (RFC 3339); None while unmerged.
+    pub merged_at: Option<String>,
 }
 
 /// One review of a pull request.
@@ -70,6 +72,8 @@ pub(super) struct WirePull {
     pub user: Option<WireUser>,
     pub head: WireRef,
     pub base: WireRef,
+    #[serde(default)]
+    pub merged_at: Option<String>,
 }
 
 impl From<WirePull> for PullRequest {
@@ -83,6 +87,7 @@ impl From<WirePull> for PullRequest {
             author: login(p.user),
             state: p.state,
             title: p.title,
+            merged_at: p.merged_at,
         }
     }
 }

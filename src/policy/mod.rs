@@ -166,6 +166,9 @@ pub struct Context<'a> {
     pub approvals: &'a [Approval],
     /// Who asks (the promoter, or the PR author). Never counts as an approver.
     pub actor: &'a str,
+    /// Others who started the same change (the `Regent-Actor` of a pull
+    /// request's commits when a bot opened it for them): never approvers either.
+    pub requested_by: &'a [String],
     /// true when judged as a pull request (`regent check`), false for a local commit.
     pub via_pull_request: bool,
     /// Team membership oracle: is `user` in team `@org/team`? Offline callers pass `&|_, _| false`.
@@ -286,7 +289,7 @@ pub fn counting_approvers(
         if approval.version != version
             || &approval.target != target
             || who.is_empty()
-            || same_login(who, ctx.actor)
+            || is_requester(ctx, who)
             || registrant.is_some_and(|r| same_login(who, r))
         {
             continue;
@@ -318,7 +321,7 @@ fn uncounted_approvers(
         if approval.version != version || &approval.target != target || who.is_empty() {
             continue;
         }
-        let why = if same_login(who, ctx.actor) {
+        let why = if is_requester(ctx, who) {
             if ctx.via_pull_request {
                 "the pull request's author"
             } else {
@@ -335,6 +338,11 @@ fn uncounted_approvers(
             .or_insert_with(|| format!("{who} ({why})"));
     }
     out.into_values().collect()
+}
+
+/// Whether `who` asked for the change (and so cannot approve it).
+fn is_requester(ctx: &Context, who: &str) -> bool {
+    same_login(who, ctx.actor) || ctx.requested_by.iter().any(|r| same_login(who, r))
 }
 
 fn same_login(a: &str, b: &str) -> bool {

@@ -35,6 +35,7 @@ impl World {
             held: &self.held,
             approvals: &self.approvals,
             actor: &self.actor,
+            requested_by: &[],
             via_pull_request: self.via_pull_request,
             is_member,
         }
