@@ -150,6 +150,7 @@ async fn create_pull_sends_github_headers_and_reads_the_example() {
             author: "octocat".into(),
             state: "open".into(),
             title: "Amazing new feature".into(),
+            merged_at: Some("2011-01-26T19:01:12Z".into()),
         }
     );
 }

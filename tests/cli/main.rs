@@ -11,6 +11,7 @@ mod fuzz_corpus;
 mod github;
 mod hostile;
 mod init;
+mod integrity;
 mod lifecycle;
 mod properties;
 mod publish;
