@@ -340,6 +340,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         ));
     }
     let actor = ctx.actor(&repo)?;
+    let authorship = repo.authorship(&actor)?;
     // A command killed after its event became visible (the branch moved)
     // may have left the files, index or tags half-written: finish that
     // first, so the check below sees the registry as committed.
@@ -378,7 +379,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         name: &actor,
         now: crate::time::now(),
     };
-    let result = workspace::apply(&repo, push.as_ref(), &actor, &mut |base| {
+    let result = workspace::apply(&repo, push.as_ref(), &authorship, &mut |base| {
         let plan = lifecycle::plan(&repo, base, &action, &who)?;
         let message = message_for(&repo, &plan, &actor, commit_args.message.as_deref())?;
         Ok::<_, PlanError>((

@@ -18,7 +18,7 @@ mod validate;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
 
-use crate::git::Repo;
+use crate::git::{Repo, Role};
 use crate::output::{ColorChoice, Format, Style};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
@@ -51,7 +51,7 @@ pub struct Cli {
     /// When to use colour (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
-    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's user.name).
+    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name).
     #[arg(long, global = true, value_name = "NAME")]
     pub actor: Option<String>,
     #[command(subcommand)]
@@ -164,28 +164,52 @@ impl Ctx {
         Ok(Repo::open_registry(&self.dir)?)
     }
 
-    /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's user.name.
+    /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's author
+    /// name (as `git commit` would record it: `git var GIT_AUTHOR_IDENT`).
     pub fn actor(&self, repo: &Repo) -> CliResult<String> {
-        let from_env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
-        let actor = self
-            .actor
-            .clone()
-            .or_else(|| from_env("REGENT_ACTOR"))
-            .or_else(|| from_env("GITHUB_ACTOR"))
-            .or_else(|| repo.repo.config().ok()?.get_string("user.name").ok())
-            .map(|a| a.trim().to_owned())
-            .filter(|a| !a.is_empty());
-        let actor = actor.ok_or_else(|| {
-            CliError::error("cannot tell who is acting")
-                .hint("pass --actor NAME, set REGENT_ACTOR, or set git's user.name")
-        })?;
-        if actor.chars().any(char::is_control) || actor.chars().count() > 100 {
-            return Err(CliError::error(format!(
-                "invalid actor {actor:?}: at most 100 characters, no control characters"
-            )));
-        }
+        let actor = match self.claimed_actor() {
+            Some((_, name)) => name,
+            None => match repo.git_ident(Role::Author)? {
+                Ok(ident) => ident.name,
+                Err(reason) => {
+                    return Err(CliError::error("cannot tell who is acting")
+                        .cause(format!("git has no identity: {reason}"))
+                        .hint(
+                            "set git's identity (`git config user.name NAME` and `git config user.email EMAIL`), \
+                             or pass --actor NAME or set REGENT_ACTOR",
+                        ));
+                }
+            },
+        };
+        check_actor(&actor)?;
         Ok(actor)
     }
+
+    /// The actor named by `--actor`, REGENT_ACTOR or GITHUB_ACTOR (the first
+    /// that is set and not blank), with where it came from.
+    fn claimed_actor(&self) -> Option<(&'static str, String)> {
+        let from_env = |key: &str| std::env::var(key).ok();
+        [
+            ("--actor", self.actor.clone()),
+            ("REGENT_ACTOR", from_env("REGENT_ACTOR")),
+            ("GITHUB_ACTOR", from_env("GITHUB_ACTOR")),
+        ]
+        .into_iter()
+        .find_map(|(source, name)| {
+            let name = name?.trim().to_owned();
+            (!name.is_empty()).then_some((source, name))
+        })
+    }
+}
+
+/// An actor is a name for trailers and files: at most 100 characters, none of them control characters.
+fn check_actor(actor: &str) -> CliResult {
+    if actor.chars().any(char::is_control) || actor.chars().count() > 100 {
+        return Err(CliError::error(format!(
+            "invalid actor {actor:?}: at most 100 characters, no control characters"
+        )));
+    }
+    Ok(())
 }
 
 /// The subject of a regent commit, from `templates/commit-subject.j2` (or the
