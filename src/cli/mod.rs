@@ -18,7 +18,7 @@ mod validate;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
 
-use crate::git::{Repo, Role};
+use crate::git::{Authorship, Repo, Role};
 use crate::output::{ColorChoice, Format, Style};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
@@ -51,7 +51,8 @@ pub struct Cli {
     /// When to use colour (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
-    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name).
+    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name; `approve`
+    /// is always the committer's git identity).
     #[arg(long, global = true, value_name = "NAME")]
     pub actor: Option<String>,
     #[command(subcommand)]
@@ -101,7 +102,7 @@ pub enum Command {
     Deprecate(lifecycle::DeprecateArgs),
     /// Mark a version archived (final; it must hold no stage or alias).
     Archive(lifecycle::ArchiveArgs),
-    /// Approve a version for a stage (or a protected alias), as a commit.
+    /// Approve a version for a stage or a protected alias, under your git identity.
     Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
     Show(show::ShowArgs),
@@ -199,6 +200,46 @@ impl Ctx {
             let name = name?.trim().to_owned();
             (!name.is_empty()).then_some((source, name))
         })
+    }
+
+    /// Who approves offline, and the commit's author and committer: the
+    /// committer's git identity (`git var GIT_COMMITTER_IDENT`), whatever
+    /// `--actor`, REGENT_ACTOR or GITHUB_ACTOR say. One of them naming
+    /// someone else is refused (exit 1) rather than ignored, since the
+    /// approval would not be recorded under the name the user gave.
+    pub fn approver(&self, repo: &Repo) -> CliResult<(String, Authorship)> {
+        let ident = match repo.git_ident(Role::Committer)? {
+            Ok(ident) => ident,
+            Err(reason) => {
+                return Err(CliError::error("cannot tell who is approving")
+                    .cause(format!("git has no committer identity: {reason}"))
+                    .hint(
+                        "an approval is recorded under your git identity: set it with \
+                         `git config user.name NAME` and `git config user.email EMAIL`",
+                    ));
+            }
+        };
+        check_actor(&ident.name)?;
+        if let Some((source, claimed)) = self.claimed_actor()
+            && claimed.to_lowercase() != ident.name.to_lowercase()
+        {
+            return Err(CliError::no(format!(
+                "approve refused: {source} names {claimed:?}, but an approval is recorded under the committer's git identity, {:?}",
+                ident.name
+            ))
+            .hint(format!(
+                "to approve as {claimed:?}, run regent as that person, with their own git identity \
+                 (their user.name, or GIT_COMMITTER_NAME); to approve as {:?}, {}",
+                ident.name,
+                if source == "--actor" {
+                    "leave out --actor".to_owned()
+                } else {
+                    format!("unset {source}")
+                }
+            )));
+        }
+        let name = ident.name.clone();
+        Ok((name, Authorship::committer_only(ident)))
     }
 }
 

@@ -1,9 +1,11 @@
 //! Who is acting and who commits: git's own identity (`git var`), with
 //! everything git honours (GIT_CONFIG_GLOBAL, GIT_CONFIG_NOSYSTEM,
 //! includeIf, author.* and committer.*, GIT_AUTHOR_* and GIT_COMMITTER_*),
-//! unless --actor, REGENT_ACTOR or GITHUB_ACTOR name the actor.
+//! unless --actor, REGENT_ACTOR or GITHUB_ACTOR name the actor; and offline
+//! approvals, which are always the committer's own.
 
 use crate::common::TestEnv;
+use crate::lifecycle::governed;
 use assert_cmd::Command;
 
 /// regent without the test environment's identity (no GIT_AUTHOR_* or
@@ -307,6 +309,16 @@ fn without_a_git_identity() {
         "alice|regent@localhost|alice|regent@localhost"
     );
     assert_actor(&env, "alice");
+
+    // An approval needs the committer's identity.
+    let (code, stderr) = fails(from_config(&env).env("GIT_CONFIG_GLOBAL", &global).args([
+        "--actor", "alice", "approve", "m", "1", "--stage", "staging",
+    ]));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error: cannot tell who is approving"),
+        "{stderr}"
+    );
 }
 
 /// Read commands never start `git` (they stay fast); commands that commit
@@ -368,4 +380,111 @@ fn only_commands_that_commit_ask_git() {
         .map(|l| l.split_once(" var ").map_or(l, |(_, v)| v))
         .collect();
     assert_eq!(calls, ["GIT_AUTHOR_IDENT", "GIT_COMMITTER_IDENT"]);
+}
+
+/// An offline approval is recorded under the committer's git identity, as
+/// the actor and as the commit's author and committer.
+#[test]
+fn an_approval_is_the_committers() {
+    let env = governed();
+    env.run_ok(&["register", "churn", "--artifact", "s3://m/1"]);
+    ok(env
+        .regent()
+        .env_remove("REGENT_ACTOR")
+        .env("GIT_AUTHOR_NAME", "someone")
+        .env("GIT_AUTHOR_EMAIL", "someone@example.com")
+        .env("GIT_COMMITTER_NAME", "bob")
+        .env("GIT_COMMITTER_EMAIL", "bob@example.com")
+        .args(["approve", "churn", "1", "--stage", "production"]));
+    assert_eq!(
+        commit_identity(&env),
+        "bob|bob@example.com|bob|bob@example.com"
+    );
+    assert_actor(&env, "bob");
+    let events = env.json(&["history", "churn"]);
+    let approval = events.as_array().unwrap().last().unwrap();
+    assert_eq!(approval["event"], "approve");
+    assert_eq!(approval["actor"], "bob");
+
+    // From git's configuration too, and --actor naming the same person
+    // (whatever the case) is accepted.
+    let global = config(
+        &env,
+        "global.gitconfig",
+        "[user]\n\tname = carol\n\temail = carol@example.com\n",
+    );
+    ok(from_config(&env).env("GIT_CONFIG_GLOBAL", &global).args([
+        "--actor",
+        "Carol",
+        "approve",
+        "churn",
+        "1",
+        "--stage",
+        "production",
+    ]));
+    assert_eq!(
+        commit_identity(&env),
+        "carol|carol@example.com|carol|carol@example.com"
+    );
+    assert_actor(&env, "carol");
+}
+
+/// `--actor`, REGENT_ACTOR or GITHUB_ACTOR naming someone other than the
+/// committer is refused for `approve`, with nothing written.
+#[test]
+fn approving_as_someone_else_is_refused() {
+    let env = governed();
+    env.run_ok(&["register", "churn", "--artifact", "s3://m/1"]);
+    let before = env.state();
+    let out = env.run_as_err(
+        "mallory",
+        1,
+        &[
+            "--actor",
+            "bob",
+            "approve",
+            "churn",
+            "1",
+            "--stage",
+            "production",
+        ],
+    );
+    assert!(
+        out.stderr.contains(
+            "error: approve refused: --actor names \"bob\", but an approval is recorded under the committer's git identity, \"mallory\""
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("hint: to approve as \"bob\", run regent as that person"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before);
+    for key in ["REGENT_ACTOR", "GITHUB_ACTOR"] {
+        let out = env
+            .regent_as("mallory")
+            .env(key, "bob")
+            .args(["approve", "churn", "1", "--stage", "production"])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("approve refused: {key} names \"bob\"")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(&format!("unset {key}")), "{stderr}");
+        assert_eq!(env.state(), before);
+    }
+    // The test environment's REGENT_ACTOR (tester) is not its committer either.
+    let out = env.run_err(1, &["approve", "churn", "1", "--stage", "production"]);
+    assert!(
+        out.stderr.contains("REGENT_ACTOR names \"tester\""),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before);
 }
