@@ -19,6 +19,8 @@ cd "$work"
 git init --quiet -b main
 git config user.name "Ada Lovelace"
 git config user.email "ada@example.com"
+# Who acts is git's identity (Ada here), unless --actor or REGENT_ACTOR say otherwise.
+unset REGENT_ACTOR GITHUB_ACTOR
 
 # Show each command before running it, like a transcript.
 step() {
@@ -31,6 +33,18 @@ step() {
   done
   printf '\n'
   "$REGENT" --color never "$@"
+}
+
+# An approval is recorded under the committer's own git identity: bob
+# approves from his checkout, with his git identity. Here his identity is
+# given to git through its environment variables, as his own config would.
+as_bob() {
+  printf '\n$ regent'
+  printf ' %s' "$@"
+  printf '    # run by bob, as bob <bob@example.com>\n'
+  GIT_AUTHOR_NAME=bob GIT_AUTHOR_EMAIL=bob@example.com \
+    GIT_COMMITTER_NAME=bob GIT_COMMITTER_EMAIL=bob@example.com \
+    "$REGENT" --color never "$@"
 }
 
 echo "A new registry in $work"
@@ -81,13 +95,13 @@ step register churn --artifact s3://models/churn/adam-lr2.pkl --run churn/adam-l
   --description "Adam, lr 0.01"
 
 step promote churn 1 --to staging
-step --actor bob approve churn 1 --stage production
+as_bob approve churn 1 --stage production
 step promote churn 1 --to production
 
 # Version 2 fails the accuracy gate: the refusal lists every failing rule
 # and changes nothing.
 step promote churn 2 --to staging
-step --actor bob approve churn 2 --stage production
+as_bob approve churn 2 --stage production
 printf '\n$ regent promote churn 2 --to production\n'
 if "$REGENT" --color never promote churn 2 --to production; then
   echo "expected a refusal" >&2; exit 1
@@ -97,7 +111,7 @@ fi
 
 # Version 3 is better: it goes through, then turns out bad in production.
 step promote churn 3 --to staging
-step --actor bob approve churn 3 --stage production
+as_bob approve churn 3 --stage production
 step promote churn 3 --to production
 # An approval authorises one move: going back to v1 needs a new one.
 step --actor bob approve churn 1 --stage production

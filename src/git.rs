@@ -3,6 +3,7 @@
 //! Actions' checkout credentials work. Everything here is about repositories,
 //! nothing about what a registry means.
 
+use std::cell::OnceCell;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -115,6 +116,112 @@ pub struct Repo {
     /// The registry folder relative to the repository root, `/`-separated,
     /// empty when the registry is the root.
     pub prefix: String,
+    /// git's author and committer identities, once asked ([`Repo::git_ident`]).
+    author: OnceCell<Result<Ident, String>>,
+    committer: OnceCell<Result<Ident, String>>,
+}
+
+/// Whose identity: `git var GIT_AUTHOR_IDENT` or `GIT_COMMITTER_IDENT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Author,
+    Committer,
+}
+
+impl Role {
+    fn variable(self) -> &'static str {
+        match self {
+            Role::Author => "GIT_AUTHOR_IDENT",
+            Role::Committer => "GIT_COMMITTER_IDENT",
+        }
+    }
+
+    fn date_variable(self) -> &'static str {
+        match self {
+            Role::Author => "GIT_AUTHOR_DATE",
+            Role::Committer => "GIT_COMMITTER_DATE",
+        }
+    }
+}
+
+/// What git ends with when it cannot tell who is committing (its messages
+/// under `LC_ALL=C`, from ident.c).
+const NO_IDENTITY: &[&str] = &[
+    "Please tell me who you are",
+    "unable to auto-detect",
+    "auto-detection is disabled",
+    "empty ident name",
+    "consists only of disallowed characters",
+];
+
+/// One identity: a name, an email and a date, as in a commit's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub email: String,
+    /// Seconds since the epoch and the offset in minutes east of UTC.
+    pub seconds: i64,
+    pub offset_minutes: i32,
+    /// The date was given (`GIT_AUTHOR_DATE`, `GIT_COMMITTER_DATE`,
+    /// `REGENT_NOW`); otherwise it is "now", taken again for each commit.
+    pub pinned: bool,
+}
+
+impl Ident {
+    /// Who commits when git has no identity: the actor at `regent@localhost`,
+    /// dated by git's date variable (the formats regent reads without git)
+    /// or regent's clock.
+    fn fallback(role: Role, name: &str) -> Ident {
+        let given = std::env::var(role.date_variable())
+            .ok()
+            .and_then(|d| parse_git_date(&d));
+        let (seconds, offset_minutes, pinned) = match given {
+            Some(t) => (t.seconds(), t.offset_minutes(), true),
+            None => {
+                let fixed = std::env::var("REGENT_NOW")
+                    .ok()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok());
+                let now = fixed.unwrap_or_else(jiff::Timestamp::now);
+                (now.as_second(), 0, fixed.is_some())
+            }
+        };
+        Ident {
+            name: name.to_owned(),
+            email: "regent@localhost".to_owned(),
+            seconds,
+            offset_minutes,
+            pinned,
+        }
+    }
+
+    /// The signature for a commit or a tag made now.
+    pub fn signature(&self) -> Result<git2::Signature<'static>, GitError> {
+        let seconds = if self.pinned {
+            self.seconds
+        } else {
+            jiff::Timestamp::now().as_second()
+        };
+        let when = git2::Time::new(seconds, self.offset_minutes);
+        git2::Signature::new(&self.name, &self.email, &when)
+            .context(|| format!("making the signature of {} <{}>", self.name, self.email))
+    }
+}
+
+/// The author and committer of a commit regent makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorship {
+    pub author: Ident,
+    pub committer: Ident,
+}
+
+impl Authorship {
+    /// The committer as author too (an approval is the committer's own act).
+    pub fn committer_only(committer: Ident) -> Authorship {
+        Authorship {
+            author: committer.clone(),
+            committer,
+        }
+    }
 }
 
 impl Repo {
@@ -139,6 +246,8 @@ impl Repo {
             repo,
             workdir,
             prefix: String::new(),
+            author: OnceCell::new(),
+            committer: OnceCell::new(),
         })
     }
 
@@ -313,27 +422,99 @@ impl Repo {
         Ok(Ok(blob.content().to_vec()))
     }
 
-    /// The committer/author signature: Git's environment variables and
-    /// configuration, as `git commit` would use them, else the actor.
+    /// git's own identity for `role`, as `git commit` would use it: the
+    /// answer of `git var GIT_AUTHOR_IDENT` (or `GIT_COMMITTER_IDENT`) run in
+    /// this repository with regent's environment, so `GIT_AUTHOR_*`,
+    /// `GIT_COMMITTER_*`, `GIT_CONFIG_GLOBAL`, `GIT_CONFIG_NOSYSTEM` and
+    /// `includeIf` count as they do for git (libgit2 alone ignores some of
+    /// them). `Ok(Err(reason))` when git has no identity ("Please tell me who
+    /// you are"). Asked once per role and process, and only by commands that
+    /// commit: read commands never start `git`.
+    pub fn git_ident(&self, role: Role) -> Result<Result<Ident, String>, GitError> {
+        let cell = match role {
+            Role::Author => &self.author,
+            Role::Committer => &self.committer,
+        };
+        if let Some(known) = cell.get() {
+            return Ok(known.clone());
+        }
+        let answer = self.ask_git_ident(role)?;
+        Ok(cell.get_or_init(|| answer).clone())
+    }
+
+    fn ask_git_ident(&self, role: Role) -> Result<Result<Ident, String>, GitError> {
+        let dir = self
+            .workdir
+            .clone()
+            .unwrap_or_else(|| self.repo.path().to_path_buf());
+        let variable = role.variable();
+        let mut command = Command::new("git");
+        command.arg("-C").arg(&dir).args(["var", variable]);
+        // git's messages in English, so that "no identity" can be told from
+        // other failures; the identity itself does not depend on the locale.
+        command.env("LC_ALL", "C");
+        // REGENT_NOW pins regent's clock, the commit's date included, unless
+        // git's own date variable is set.
+        let mut pinned = env_is_set(role.date_variable());
+        if !pinned
+            && let Ok(fixed) = std::env::var("REGENT_NOW")
+            && let Ok(ts) = fixed.parse::<jiff::Timestamp>()
+        {
+            command.env(role.date_variable(), format!("@{} +0000", ts.as_second()));
+            pinned = true;
+        }
+        let output = command.output().map_err(|source| GitError::Io {
+            context: format!("running the system `git` to read {variable}"),
+            source,
+        })?;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            let reason = stderr
+                .lines()
+                .rev()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .unwrap_or("git has no identity")
+                .trim_start_matches("fatal: ")
+                .to_owned();
+            return if NO_IDENTITY.iter().any(|m| stderr.contains(m)) {
+                Ok(Err(reason))
+            } else {
+                Err(GitError::Command {
+                    command: format!("var {variable}"),
+                    stderr: strip_credentials(&reason),
+                })
+            };
+        }
+        let text = String::from_utf8_lossy(&output.stdout);
+        parse_ident(text.trim_end_matches(['\n', '\r']), pinned)
+            .map(Ok)
+            .ok_or_else(|| GitError::Command {
+                command: format!("var {variable}"),
+                stderr: format!("cannot read its answer {:?}", text.trim()),
+            })
+    }
+
+    /// The author and committer of a commit regent makes: git's identities
+    /// (see [`Repo::git_ident`]); when git has none, `fallback` (the actor)
+    /// with the email `regent@localhost`.
+    pub fn authorship(&self, fallback: &str) -> Result<Authorship, GitError> {
+        Ok(Authorship {
+            author: self.ident_or(Role::Author, fallback)?,
+            committer: self.ident_or(Role::Committer, fallback)?,
+        })
+    }
+
+    fn ident_or(&self, role: Role, fallback: &str) -> Result<Ident, GitError> {
+        Ok(match self.git_ident(role)? {
+            Ok(ident) => ident,
+            Err(_) => Ident::fallback(role, fallback),
+        })
+    }
+
+    /// The committer's signature (an annotated tag's tagger, as for `git tag`).
     pub fn signature(&self, actor: &str) -> Result<git2::Signature<'static>, GitError> {
-        let config = self.repo.config().ok();
-        let from_config = |key: &str| config.as_ref().and_then(|c| c.get_string(key).ok());
-        let name = std::env::var("GIT_AUTHOR_NAME")
-            .ok()
-            .or_else(|| from_config("user.name"))
-            .unwrap_or_else(|| actor.to_owned());
-        let email = std::env::var("GIT_AUTHOR_EMAIL")
-            .ok()
-            .or_else(|| from_config("user.email"))
-            .unwrap_or_else(|| "regent@localhost".to_owned());
-        let when = std::env::var("GIT_AUTHOR_DATE")
-            .ok()
-            .and_then(|d| parse_git_date(&d))
-            .unwrap_or_else(|| {
-                let now = crate::time::now();
-                git2::Time::new(now.as_second(), 0)
-            });
-        git2::Signature::new(&name, &email, &when).context(|| "making the commit signature".into())
+        self.ident_or(Role::Committer, actor)?.signature()
     }
 
     /// Paths under `prefixes` (repository-relative) that differ from HEAD in
@@ -487,7 +668,36 @@ fn canonical(path: &Path) -> PathBuf {
     fs_err::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-/// Git's date formats for `GIT_AUTHOR_DATE`: `@<seconds> <tz>`, `<seconds> <tz>`, or RFC 3339.
+/// Whether an environment variable is set and not empty (git treats an
+/// empty `GIT_AUTHOR_DATE` as unset).
+fn env_is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+/// Reads `Name <email> 1767323045 +0100`, the answer of `git var GIT_*_IDENT`
+/// (git has removed `<`, `>` and newlines from the name and the email).
+fn parse_ident(text: &str, pinned: bool) -> Option<Ident> {
+    let close = text.rfind('>')?;
+    let open = text[..close].rfind('<')?;
+    let name = text[..open].trim().to_owned();
+    let email = text[open + 1..close].to_owned();
+    let mut date = text[close + 1..].split_whitespace();
+    let seconds = date.next()?.parse::<i64>().ok()?;
+    let offset_minutes = parse_tz_offset(date.next()?)?;
+    if name.is_empty() || date.next().is_some() {
+        return None;
+    }
+    Some(Ident {
+        name,
+        email,
+        seconds,
+        offset_minutes,
+        pinned,
+    })
+}
+
+/// Some of git's date formats for `GIT_AUTHOR_DATE`, for when git has no
+/// identity to date: `@<seconds> <tz>`, `<seconds> <tz>`, or RFC 3339.
 fn parse_git_date(text: &str) -> Option<git2::Time> {
     let text = text.trim();
     let mut parts = text.trim_start_matches('@').split_whitespace();
@@ -532,6 +742,27 @@ mod tests {
             strip_credentials("git@github.com:o/r.git"),
             "git@github.com:o/r.git"
         );
+    }
+
+    #[test]
+    fn parses_git_var_idents() {
+        let ident = parse_ident("Ada Lovelace <ada@example.com> 1767323045 -0130", true).unwrap();
+        assert_eq!(ident.name, "Ada Lovelace");
+        assert_eq!(ident.email, "ada@example.com");
+        assert_eq!((ident.seconds, ident.offset_minutes), (1_767_323_045, -90));
+        let ident = parse_ident("x <> 1 +0000", false).unwrap();
+        assert_eq!((ident.name.as_str(), ident.email.as_str()), ("x", ""));
+        assert!(!ident.pinned);
+        for bad in [
+            "",
+            "no email 1 +0000",
+            " <a@b> 1 +0000",
+            "a <b> +0000",
+            "a <b> 1",
+            "a <b> 1 +0000 extra",
+        ] {
+            assert_eq!(parse_ident(bad, true), None, "{bad:?}");
+        }
     }
 
     #[test]

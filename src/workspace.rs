@@ -4,7 +4,7 @@
 //! nothing visible has changed; a concurrent writer makes the swap fail
 //! instead of being overwritten.
 
-use crate::git::{Context, GitError, Repo};
+use crate::git::{Authorship, Context, GitError, Repo};
 use crate::recovery::Journal;
 use std::io::Write;
 
@@ -72,11 +72,11 @@ pub fn commit(
     repo: &Repo,
     changes: &[Change],
     message: &CommitMessage,
-    actor: &str,
+    who: &Authorship,
 ) -> Result<git2::Oid, GitError> {
     let branch = repo.head_branch()?;
     let parent = repo.head_commit()?;
-    let commit_id = build_commit(repo, parent.as_ref(), changes, message, actor)?;
+    let commit_id = build_commit(repo, parent.as_ref(), changes, message, who)?;
     move_branch(
         repo,
         &branch,
@@ -88,14 +88,14 @@ pub fn commit(
     Ok(commit_id)
 }
 
-/// Writes the blobs, tree and commit object for `changes` on top of `parent`.
-/// Objects are inert until a ref points at them.
+/// Writes the blobs, tree and commit object for `changes` on top of `parent`,
+/// authored and committed by `who`. Objects are inert until a ref points at them.
 pub fn build_commit(
     repo: &Repo,
     parent: Option<&git2::Commit<'_>>,
     changes: &[Change],
     message: &CommitMessage,
-    actor: &str,
+    who: &Authorship,
 ) -> Result<git2::Oid, GitError> {
     let git = &repo.repo;
     let baseline = match parent {
@@ -128,12 +128,13 @@ pub fn build_commit(
     let tree = git
         .find_tree(tree_id)
         .context(|| "reading the new tree".into())?;
-    let signature = repo.signature(actor)?;
+    let author = who.author.signature()?;
+    let committer = who.committer.signature()?;
     let parents: Vec<&git2::Commit<'_>> = parent.into_iter().collect();
     git.commit(
         None,
-        &signature,
-        &signature,
+        &author,
+        &committer,
         &message.render(),
         &tree,
         &parents,
@@ -309,7 +310,7 @@ pub const MAX_ATTEMPTS: u32 = 20;
 pub fn apply<T, E: From<GitError>>(
     repo: &Repo,
     push: Option<&PushTarget>,
-    actor: &str,
+    who: &Authorship,
     prepare: &mut Prepare<'_, T, E>,
 ) -> Result<Applied<T>, E> {
     let branch = repo.head_branch()?;
@@ -336,14 +337,8 @@ pub fn apply<T, E: From<GitError>>(
                 return Err(GitError::TagExists(tag.clone()).into());
             }
         }
-        let commit = build_commit(
-            repo,
-            Some(&base),
-            &prepared.changes,
-            &prepared.message,
-            actor,
-        )?;
-        let tags = tag_objects(repo, commit, &prepared, actor)?;
+        let commit = build_commit(repo, Some(&base), &prepared.changes, &prepared.message, who)?;
+        let tags = tag_objects(repo, commit, &prepared, who)?;
         crate::fault::point("after-objects");
         // From here a crash could leave the event visible but its files,
         // index or tag refs not yet written: the journal lets the next
@@ -443,13 +438,14 @@ fn backoff(attempt: u32, lost_attempt: std::time::Duration) {
     std::thread::sleep(std::time::Duration::from_millis(millis));
 }
 
-/// Annotated tag objects (not yet refs) for the commit: pushed with it, and
-/// given local refs only once the commit is published.
+/// Annotated tag objects (not yet refs) for the commit, tagged by its
+/// committer (as `git tag` does): pushed with it, and given local refs only
+/// once the commit is published.
 fn tag_objects(
     repo: &Repo,
     commit: git2::Oid,
     prepared: &Prepared,
-    actor: &str,
+    who: &Authorship,
 ) -> Result<Vec<(String, git2::Oid)>, GitError> {
     if prepared.tags.is_empty() {
         return Ok(Vec::new());
@@ -458,7 +454,7 @@ fn tag_objects(
         .repo
         .find_object(commit, Some(git2::ObjectType::Commit))
         .context(|| format!("reading commit {commit}"))?;
-    let tagger = repo.signature(actor)?;
+    let tagger = who.committer.signature()?;
     prepared
         .tags
         .iter()

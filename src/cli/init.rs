@@ -60,7 +60,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         .with_user_message(args.commit.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());
-    let commit = workspace::commit(&repo, &changes, &message, &actor)?;
+    let commit = workspace::commit(&repo, &changes, &message, &repo.authorship(&actor)?)?;
     if let Some(target) = &push {
         super::push(ctx, &repo, target, commit)?;
     }

@@ -333,13 +333,26 @@ fn artifact_input(arg: &str, digest: Option<&str>) -> CliResult<ArtifactInput> {
 /// Plans and commits one action, pushing it with `--push`; on any refusal
 /// or error nothing is written.
 fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
+    // Names first (the plan checks them again): a bad name is a usage error,
+    // reported before who is acting is even asked.
+    for (kind, name) in action.names() {
+        crate::names::check(kind, name)?;
+    }
     let repo = ctx.open_registry()?;
     if repo.workdir.is_none() {
         return Err(CliError::error(
             "regent changes the registry in a checkout, not in a bare repository",
         ));
     }
-    let actor = ctx.actor(&repo)?;
+    // An approval is the committer's own act; every other event is the actor's.
+    let (actor, authorship) = match &action {
+        Action::Approve { .. } => ctx.approver(&repo)?,
+        _ => {
+            let actor = ctx.actor(&repo)?;
+            let authorship = repo.authorship(&actor)?;
+            (actor, authorship)
+        }
+    };
     // A command killed after its event became visible (the branch moved)
     // may have left the files, index or tags half-written: finish that
     // first, so the check below sees the registry as committed.
@@ -378,7 +391,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         name: &actor,
         now: crate::time::now(),
     };
-    let result = workspace::apply(&repo, push.as_ref(), &actor, &mut |base| {
+    let result = workspace::apply(&repo, push.as_ref(), &authorship, &mut |base| {
         let plan = lifecycle::plan(&repo, base, &action, &who)?;
         let message = message_for(&repo, &plan, &actor, commit_args.message.as_deref())?;
         Ok::<_, PlanError>((

@@ -18,7 +18,7 @@ mod validate;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
 
-use crate::git::Repo;
+use crate::git::{Authorship, Repo, Role};
 use crate::output::{ColorChoice, Format, Style};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
@@ -51,7 +51,8 @@ pub struct Cli {
     /// When to use colour (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
     pub color: ColorArg,
-    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's user.name).
+    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name; `approve`
+    /// is always the committer's git identity).
     #[arg(long, global = true, value_name = "NAME")]
     pub actor: Option<String>,
     #[command(subcommand)]
@@ -101,7 +102,7 @@ pub enum Command {
     Deprecate(lifecycle::DeprecateArgs),
     /// Mark a version archived (final; it must hold no stage or alias).
     Archive(lifecycle::ArchiveArgs),
-    /// Approve a version for a stage (or a protected alias), as a commit.
+    /// Approve a version for a stage or a protected alias, under your git identity.
     Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
     Show(show::ShowArgs),
@@ -164,28 +165,92 @@ impl Ctx {
         Ok(Repo::open_registry(&self.dir)?)
     }
 
-    /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's user.name.
+    /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's author
+    /// name (as `git commit` would record it: `git var GIT_AUTHOR_IDENT`).
     pub fn actor(&self, repo: &Repo) -> CliResult<String> {
-        let from_env = |key: &str| std::env::var(key).ok().filter(|v| !v.trim().is_empty());
-        let actor = self
-            .actor
-            .clone()
-            .or_else(|| from_env("REGENT_ACTOR"))
-            .or_else(|| from_env("GITHUB_ACTOR"))
-            .or_else(|| repo.repo.config().ok()?.get_string("user.name").ok())
-            .map(|a| a.trim().to_owned())
-            .filter(|a| !a.is_empty());
-        let actor = actor.ok_or_else(|| {
-            CliError::error("cannot tell who is acting")
-                .hint("pass --actor NAME, set REGENT_ACTOR, or set git's user.name")
-        })?;
-        if actor.chars().any(char::is_control) || actor.chars().count() > 100 {
-            return Err(CliError::error(format!(
-                "invalid actor {actor:?}: at most 100 characters, no control characters"
-            )));
-        }
+        let actor = match self.claimed_actor() {
+            Some((_, name)) => name,
+            None => match repo.git_ident(Role::Author)? {
+                Ok(ident) => ident.name,
+                Err(reason) => {
+                    return Err(CliError::error("cannot tell who is acting")
+                        .cause(format!("git has no identity: {reason}"))
+                        .hint(
+                            "set git's identity (`git config user.name NAME` and `git config user.email EMAIL`), \
+                             or pass --actor NAME or set REGENT_ACTOR",
+                        ));
+                }
+            },
+        };
+        check_actor(&actor)?;
         Ok(actor)
     }
+
+    /// The actor named by `--actor`, REGENT_ACTOR or GITHUB_ACTOR (the first
+    /// that is set and not blank), with where it came from.
+    fn claimed_actor(&self) -> Option<(&'static str, String)> {
+        let from_env = |key: &str| std::env::var(key).ok();
+        [
+            ("--actor", self.actor.clone()),
+            ("REGENT_ACTOR", from_env("REGENT_ACTOR")),
+            ("GITHUB_ACTOR", from_env("GITHUB_ACTOR")),
+        ]
+        .into_iter()
+        .find_map(|(source, name)| {
+            let name = name?.trim().to_owned();
+            (!name.is_empty()).then_some((source, name))
+        })
+    }
+
+    /// Who approves offline, and the commit's author and committer: the
+    /// committer's git identity (`git var GIT_COMMITTER_IDENT`), whatever
+    /// `--actor`, REGENT_ACTOR or GITHUB_ACTOR say. One of them naming
+    /// someone else is refused (exit 1) rather than ignored, since the
+    /// approval would not be recorded under the name the user gave.
+    pub fn approver(&self, repo: &Repo) -> CliResult<(String, Authorship)> {
+        let ident = match repo.git_ident(Role::Committer)? {
+            Ok(ident) => ident,
+            Err(reason) => {
+                return Err(CliError::error("cannot tell who is approving")
+                    .cause(format!("git has no committer identity: {reason}"))
+                    .hint(
+                        "an approval is recorded under your git identity: set it with \
+                         `git config user.name NAME` and `git config user.email EMAIL`",
+                    ));
+            }
+        };
+        check_actor(&ident.name)?;
+        if let Some((source, claimed)) = self.claimed_actor()
+            && claimed.to_lowercase() != ident.name.to_lowercase()
+        {
+            return Err(CliError::no(format!(
+                "approve refused: {source} names {claimed:?}, but an approval is recorded under the committer's git identity, {:?}",
+                ident.name
+            ))
+            .hint(format!(
+                "to approve as {claimed:?}, run regent as that person, with their own git identity \
+                 (their user.name, or GIT_COMMITTER_NAME); to approve as {:?}, {}",
+                ident.name,
+                if source == "--actor" {
+                    "leave out --actor".to_owned()
+                } else {
+                    format!("unset {source}")
+                }
+            )));
+        }
+        let name = ident.name.clone();
+        Ok((name, Authorship::committer_only(ident)))
+    }
+}
+
+/// An actor is a name for trailers and files: at most 100 characters, none of them control characters.
+fn check_actor(actor: &str) -> CliResult {
+    if actor.chars().any(char::is_control) || actor.chars().count() > 100 {
+        return Err(CliError::error(format!(
+            "invalid actor {actor:?}: at most 100 characters, no control characters"
+        )));
+    }
+    Ok(())
 }
 
 /// The subject of a regent commit, from `templates/commit-subject.j2` (or the

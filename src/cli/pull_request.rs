@@ -70,8 +70,13 @@ pub fn open(
     let message =
         super::lifecycle::message_for(&repo, &plan, &actor, commit_args.message.as_deref())
             .map_err(super::lifecycle::plan_error)?;
-    let commit =
-        crate::workspace::build_commit(&repo, Some(&base_commit), &plan.changes, &message, &actor)?;
+    let commit = crate::workspace::build_commit(
+        &repo,
+        Some(&base_commit),
+        &plan.changes,
+        &message,
+        &repo.authorship(&actor)?,
+    )?;
     let branch = branch_name(&plan);
     // The branch is regent's own: a rerun replaces it with the rebuilt event.
     crate::git::run_git(

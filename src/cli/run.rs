@@ -262,7 +262,7 @@ fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
             path: path.clone(),
             content: Some(yaml.into_bytes()),
         };
-        let id = workspace::commit(&repo, &[change], &message, &actor)?;
+        let id = workspace::commit(&repo, &[change], &message, &repo.authorship(&actor)?)?;
         if let Some(target) = &push {
             super::push(ctx, &repo, target, id)?;
         }

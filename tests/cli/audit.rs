@@ -4,11 +4,12 @@
 use crate::common::TestEnv;
 use serde_json::json;
 
-/// Runs regent as if at `time` (the commit date and regent's clock).
+/// Runs regent as if at `time` (the commit's dates and regent's clock).
 fn at(env: &TestEnv, time: &str, args: &[&str]) {
     let out = env
         .regent()
         .env("GIT_AUTHOR_DATE", time)
+        .env("GIT_COMMITTER_DATE", time)
         .env("REGENT_NOW", time)
         .args(args)
         .output()

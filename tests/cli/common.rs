@@ -128,25 +128,41 @@ impl TestEnv {
 
     /// Runs `regent ARGS` and asserts success; returns stdout.
     pub fn run_ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert_eq!(
-            out.code, 0,
-            "regent {args:?} failed:\n{}\n{}",
-            out.stdout, out.stderr
-        );
-        out.stdout
+        expect_ok(args, self.run(args))
     }
 
     /// Runs `regent ARGS` and asserts the exit code; returns the outcome.
     pub fn run_err(&self, code: i32, args: &[&str]) -> Outcome {
-        let out = self.run(args);
-        assert_eq!(
-            out.code, code,
-            "regent {args:?}: expected exit {code}, got {}:\n{}\n{}",
-            out.code, out.stdout, out.stderr
-        );
-        assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
-        out
+        expect_code(code, args, self.run(args))
+    }
+
+    /// The `regent` binary run by `name`: git's author and committer are
+    /// `name <name@example.com>` and no REGENT_ACTOR is set, so the actor is
+    /// git's identity (as for an approval, which is the committer's own).
+    pub fn regent_as(&self, name: &str) -> Command {
+        let mut cmd = self.regent();
+        let email = format!("{}@example.com", name.to_lowercase().replace(' ', "."));
+        cmd.env_remove("REGENT_ACTOR")
+            .env("GIT_AUTHOR_NAME", name)
+            .env("GIT_AUTHOR_EMAIL", &email)
+            .env("GIT_COMMITTER_NAME", name)
+            .env("GIT_COMMITTER_EMAIL", &email);
+        cmd
+    }
+
+    /// Runs `regent ARGS` as `name` (see [`TestEnv::regent_as`]).
+    pub fn run_as(&self, name: &str, args: &[&str]) -> Outcome {
+        outcome(self.regent_as(name).args(args))
+    }
+
+    /// Runs `regent ARGS` as `name` and asserts success; returns stdout.
+    pub fn run_as_ok(&self, name: &str, args: &[&str]) -> String {
+        expect_ok(args, self.run_as(name, args))
+    }
+
+    /// Runs `regent ARGS` as `name` and asserts the exit code.
+    pub fn run_as_err(&self, name: &str, code: i32, args: &[&str]) -> Outcome {
+        expect_code(code, args, self.run_as(name, args))
     }
 
     /// Runs `regent ARGS --json` and parses stdout.
@@ -254,6 +270,25 @@ impl TestEnv {
             files,
         }
     }
+}
+
+fn expect_ok(args: &[&str], out: Outcome) -> String {
+    assert_eq!(
+        out.code, 0,
+        "regent {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+fn expect_code(code: i32, args: &[&str], out: Outcome) -> Outcome {
+    assert_eq!(
+        out.code, code,
+        "regent {args:?}: expected exit {code}, got {}:\n{}\n{}",
+        out.code, out.stdout, out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "panic: {}", out.stderr);
+    out
 }
 
 fn outcome(cmd: &mut Command) -> Outcome {

@@ -202,15 +202,7 @@ fn promote_through_governed_stages() {
     assert_eq!(env.state(), before, "a refusal changes nothing");
 
     env.run_ok(&["promote", "churn", "1", "--to", "staging"]);
-    env.run_ok(&[
-        "--actor",
-        "bob",
-        "approve",
-        "churn",
-        "1",
-        "--stage",
-        "production",
-    ]);
+    env.run_as_ok("bob", &["approve", "churn", "1", "--stage", "production"]);
     assert_eq!(
         trailers(&env, "HEAD"),
         "Regent-Event: approve\nRegent-Model: churn\nRegent-Version: 1\nRegent-Stage: production\nRegent-Actor: bob\n\n"
@@ -243,15 +235,7 @@ fn promote_through_governed_stages() {
         "churn-exp/r2",
     ]);
     env.run_ok(&["promote", "churn", "2", "--to", "staging"]);
-    env.run_ok(&[
-        "--actor",
-        "carol",
-        "approve",
-        "churn",
-        "2",
-        "--stage",
-        "production",
-    ]);
+    env.run_as_ok("carol", &["approve", "churn", "2", "--stage", "production"]);
     let out = env.run_err(1, &["promote", "churn", "2", "--to", "production"]);
     assert!(
         out.stderr.contains("✗ accuracy 0.85 < 0.9 (min)"),
@@ -294,17 +278,10 @@ fn approvals_are_per_version_and_stage() {
     ]);
     env.run_ok(&["promote", "churn", "1", "--to", "staging"]);
     let before = env.state();
-    let out = env.run_err(
+    let out = env.run_as_err(
+        "alice",
         1,
-        &[
-            "--actor",
-            "alice",
-            "approve",
-            "churn",
-            "1",
-            "--stage",
-            "production",
-        ],
+        &["approve", "churn", "1", "--stage", "production"],
     );
     assert!(
         out.stderr
@@ -312,17 +289,10 @@ fn approvals_are_per_version_and_stage() {
         "{}",
         out.stderr
     );
-    let out = env.run_err(
+    let out = env.run_as_err(
+        "mallory",
         1,
-        &[
-            "--actor",
-            "mallory",
-            "approve",
-            "churn",
-            "1",
-            "--stage",
-            "production",
-        ],
+        &["approve", "churn", "1", "--stage", "production"],
     );
     assert!(
         out.stderr
@@ -332,43 +302,15 @@ fn approvals_are_per_version_and_stage() {
     );
     assert_eq!(env.state(), before);
     // Staging has no approvers: nobody can approve for it.
-    env.run_err(
-        1,
-        &[
-            "--actor", "bob", "approve", "churn", "1", "--stage", "staging",
-        ],
-    );
+    env.run_as_err("bob", 1, &["approve", "churn", "1", "--stage", "staging"]);
     // An approval for v2 does not count for v1.
-    env.run_ok(&[
-        "--actor",
-        "bob",
-        "approve",
-        "churn",
-        "2",
-        "--stage",
-        "production",
-    ]);
+    env.run_as_ok("bob", &["approve", "churn", "2", "--stage", "production"]);
     env.run_err(1, &["promote", "churn", "1", "--to", "production"]);
-    env.run_ok(&[
-        "--actor",
+    env.run_as_ok("bob", &["approve", "churn", "1", "--stage", "production"]);
+    let out = env.run_as_err(
         "bob",
-        "approve",
-        "churn",
-        "1",
-        "--stage",
-        "production",
-    ]);
-    let out = env.run_err(
         1,
-        &[
-            "--actor",
-            "bob",
-            "approve",
-            "churn",
-            "1",
-            "--stage",
-            "production",
-        ],
+        &["approve", "churn", "1", "--stage", "production"],
     );
     assert!(out.stderr.contains("already approved"), "{}", out.stderr);
     // The promoter's own approval never counts.
@@ -485,7 +427,7 @@ fn rollback_policy_waives_approvals() {
     env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
     env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
     for v in ["1", "2"] {
-        env.run_ok(&["--actor", "bob", "approve", "m", v, "--stage", "production"]);
+        env.run_as_ok("bob", &["approve", "m", v, "--stage", "production"]);
         env.run_ok(&["promote", "m", v, "--to", "production"]);
     }
     env.run_ok(&["rollback", "m", "--stage", "production"]);
@@ -504,9 +446,7 @@ fn aliases_free_and_protected() {
     );
     let out = env.run_err(1, &["alias", "set", "m", "champion", "1"]);
     assert!(out.stderr.contains("0 of 1 approvals"), "{}", out.stderr);
-    env.run_ok(&[
-        "--actor", "carol", "approve", "m", "1", "--alias", "champion",
-    ]);
+    env.run_as_ok("carol", &["approve", "m", "1", "--alias", "champion"]);
     env.run_ok(&["alias", "set", "m", "champion", "1"]);
     assert_eq!(
         env.json(&["show", "m"])["aliases"],

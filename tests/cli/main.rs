@@ -10,6 +10,7 @@ mod crash;
 mod fuzz_corpus;
 mod github;
 mod hostile;
+mod identity;
 mod init;
 mod integrity;
 mod lifecycle;

@@ -7,11 +7,12 @@ use crate::common::TestEnv;
 use crate::lifecycle::POLICY;
 use proptest::prelude::*;
 
-fn command() -> impl Strategy<Value = Vec<String>> {
+/// A command and who runs it (their git identity, which approvals are recorded under).
+fn command() -> impl Strategy<Value = (&'static str, Vec<String>)> {
     let version = 1u8..5;
     let stage = prop::sample::select(vec!["staging", "production", "qa"]);
     let actor = prop::sample::select(vec!["tester", "bob", "carol"]);
-    prop_oneof![
+    let args = prop_oneof![
         Just(vec![
             "register".into(),
             "m".into(),
@@ -42,9 +43,7 @@ fn command() -> impl Strategy<Value = Vec<String>> {
                 a.into(),
                 v.to_string()
             ]),
-        (version.clone(), actor, stage).prop_map(|(v, who, s)| vec![
-            "--actor".into(),
-            who.into(),
+        (version.clone(), stage).prop_map(|(v, s)| vec![
             "approve".into(),
             "m".into(),
             v.to_string(),
@@ -55,7 +54,8 @@ fn command() -> impl Strategy<Value = Vec<String>> {
             .clone()
             .prop_map(|v| vec!["deprecate".into(), "m".into(), v.to_string()]),
         version.prop_map(|v| vec!["archive".into(), "m".into(), v.to_string()]),
-    ]
+    ];
+    (actor, args)
 }
 
 proptest! {
@@ -67,11 +67,11 @@ proptest! {
         env.write("regent.yaml", POLICY);
         env.commit_all("policy");
         env.run_ok(&["register", "m", "--artifact", "s3://m/1"]);
-        for args in &commands {
+        for (who, args) in &commands {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             let before = env.state();
             let count = env.commit_count();
-            let out = env.run(&args);
+            let out = env.run_as(who, &args);
             prop_assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
             if out.code == 0 {
                 prop_assert_eq!(env.commit_count(), count + 1, "{:?}", args);
