@@ -114,7 +114,7 @@ step promote churn 3 --to staging
 as_bob approve churn 3 --stage production
 step promote churn 3 --to production
 # An approval authorises one move: going back to v1 needs a new one.
-step --actor bob approve churn 1 --stage production
+as_bob approve churn 1 --stage production
 step rollback churn --stage production
 
 step show churn
