@@ -90,14 +90,60 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
 }
 
 /// Flattens nested maps into `a/b/c` keys, calling `leaf` for every non-map value.
+///
+/// Two spellings that flatten to the same key (`{"val/loss": 1}` and
+/// `{"val": {"loss": 2}}`) are an error naming both: keeping either value
+/// would silently drop the other.
 fn flatten(
     value: &serde_json::Value,
     prefix: &str,
     leaf: &mut dyn FnMut(String, &serde_json::Value) -> Result<(), RunInputError>,
 ) -> Result<(), RunInputError> {
-    // Iterative, so a deeply nested file cannot exhaust the stack.
-    let mut pending = vec![(prefix.to_owned(), value)];
-    while let Some((key, value)) = pending.pop() {
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut error = None;
+    walk(value, prefix, |key, _, v| {
+        if seen.contains(&key) {
+            error = Some(key);
+            return Ok(false);
+        }
+        leaf(key.clone(), v)?;
+        seen.insert(key);
+        Ok(true)
+    })?;
+    let Some(key) = error else { return Ok(()) };
+    // Rare: walk again to say how the file spelled the key both times.
+    let mut spellings = Vec::new();
+    walk(value, prefix, |k, keys, _| {
+        if k == key {
+            spellings.push(spelled(keys));
+        }
+        Ok(spellings.len() < 2)
+    })?;
+    Err(RunInputError::Invalid(format!(
+        "{} are both the key {}: nested maps are flattened with `/`, so one value would be \
+         lost; rename one of them",
+        spellings.join(" and "),
+        quoted(&key)
+    )))
+}
+
+/// Visits the leaves of `value` in key order with their flattened key and
+/// the keys that lead to them, while `visit` returns true.
+fn walk<'a, F>(
+    value: &'a serde_json::Value,
+    prefix: &str,
+    mut visit: F,
+) -> Result<(), RunInputError>
+where
+    F: FnMut(String, &[&'a str], &'a serde_json::Value) -> Result<bool, RunInputError>,
+{
+    // Iterative, so a deeply nested file cannot exhaust the stack. `depth`
+    // says how much of `path` (the keys leading here) is this entry's.
+    let mut pending = vec![(prefix.to_owned(), 0, None, value)];
+    let mut path: Vec<&'a str> = Vec::new();
+    while let Some((key, depth, name, value)) = pending.pop() {
+        path.truncate(depth);
+        path.extend(name);
         match value {
             serde_json::Value::Object(map) if !map.is_empty() => {
                 for (k, v) in map.iter().rev() {
@@ -106,7 +152,7 @@ fn flatten(
                     } else {
                         format!("{key}/{k}")
                     };
-                    pending.push((key, v));
+                    pending.push((key, path.len(), Some(k.as_str()), v));
                 }
             }
             _ if key.is_empty() => {
@@ -114,10 +160,30 @@ fn flatten(
                     "expected a mapping of names to values at the top of the file".into(),
                 ));
             }
-            _ => leaf(key, value)?,
+            _ => {
+                if !visit(key, &path, value)? {
+                    break;
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// A key as JSON text: quoted, with control characters escaped.
+fn quoted(key: &str) -> String {
+    serde_json::Value::String(key.to_owned()).to_string()
+}
+
+/// How a leaf was written in the file: `{"val": {"loss": …}}`.
+fn spelled(keys: &[&str]) -> String {
+    let mut out = String::new();
+    for key in keys {
+        out.push_str(&format!("{{{}: ", quoted(key)));
+    }
+    out.push('…');
+    out.push_str(&"}".repeat(keys.len()));
+    out
 }
 
 /// Params from a file: every leaf becomes a string (`0.001`, `true`, `[1,2]`).
@@ -372,6 +438,26 @@ mod tests {
         let err = metrics_from(&json!({"a": {"b": "high"}}), "m.yaml").unwrap_err();
         assert!(err.to_string().contains("m.yaml: metric `a/b`"), "{err}");
         assert!(metrics_from(&json!([1, 2]), "m.yaml").is_err());
+    }
+
+    #[test]
+    fn keys_that_collide_after_flattening_are_refused() {
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a": 0, "val/loss": 1, "val": {"loss": 2}}"#).unwrap();
+        let error = params_from(&value, "p.json").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            r#"p.json: {"val": {"loss": …}} and {"val/loss": …} are both the key "val/loss": nested maps are flattened with `/`, so one value would be lost; rename one of them"#
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"": {"a": 1}, "a": 2, "b": {"c/d": 3, "c": {"d": 4}}}"#)
+                .unwrap();
+        let error = metrics_from(&value, "m.json").unwrap_err().to_string();
+        assert!(error.contains(r#"{"": {"a": …}} and {"a": …}"#), "{error}");
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a": {"b": 1, "c": {"d": 2}}, "e/f": 3, "a/c/e": 4}"#)
+                .unwrap();
+        assert_eq!(params_from(&value, "p.json").unwrap().len(), 4);
     }
 
     #[test]
