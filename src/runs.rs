@@ -76,17 +76,105 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
-        return serde_json::from_str(text).map_err(|e| {
-            RunInputError::File(Diagnostic::new(
-                shown.clone(),
-                e.line(),
-                e.column(),
-                format!("invalid JSON: {e}"),
-            ))
-        });
+        let mut reader = serde_json::Deserializer::from_str(text);
+        return serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut reader)
+            .and_then(|value| reader.end().map(|()| value))
+            .map_err(|e| {
+                // The duplicate's own message, like YAML's; serde_json's
+                // says where it is, which the diagnostic already does.
+                let text = e.to_string();
+                let message = match text.strip_suffix(&format!(
+                    " at line {} column {}",
+                    e.line(),
+                    e.column()
+                )) {
+                    Some(m) if m.starts_with(DUPLICATE_KEY) => m.to_owned(),
+                    _ => format!("invalid JSON: {text}"),
+                };
+                RunInputError::File(Diagnostic::new(
+                    shown.clone(),
+                    e.line(),
+                    e.column(),
+                    message,
+                ))
+            });
     }
     registry::parse_value(text)
         .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
+}
+
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// A JSON value whose objects have no key twice. serde_json keeps the last of
+/// two equal keys; YAML files refuse them, and so do JSON files, since a value
+/// would be silently lost. Depth stays bounded by serde_json's recursion limit.
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(UniqueKeys)? {
+            out.push(item);
+        }
+        Ok(out.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "{DUPLICATE_KEY} {}",
+                    quoted(&key)
+                )));
+            }
+            let value = map.next_value_seed(UniqueKeys)?;
+            out.insert(key, value);
+        }
+        Ok(out.into())
+    }
 }
 
 /// Flattens nested maps into `a/b/c` keys, calling `leaf` for every non-map value.

@@ -281,7 +281,7 @@ fn run_log_refuses_alias_bombs_and_deep_nesting_in_input_files() {
 /// Keys that become the same after nested maps are flattened with `/` are
 /// refused, naming the file and both spellings, with nothing written (issue
 /// 10, point 16): in params and metrics, JSON and YAML, a metric history
-/// included.
+/// included; so is a key written twice in one JSON object.
 #[test]
 fn run_log_refuses_keys_that_collide_after_flattening() {
     let env = TestEnv::with_registry();
@@ -329,6 +329,16 @@ fn run_log_refuses_keys_that_collide_after_flattening() {
             assert!(!env.repo.join("experiments/e").exists());
         }
     }
+    // The same key twice in one JSON object (serde_json would keep the
+    // last) is refused at the second, like in YAML.
+    let file = input_file(&env, "twice.json", "{\"a\": {\"x\": 1,\n  \"x\": [1, 2]}}");
+    let out = refused(&env, 2, &["run", "log", "e", "--metrics-file", &file]);
+    assert!(
+        out.stderr
+            .contains(&format!("{file}:2:5: duplicate key \"x\"")),
+        "{}",
+        out.stderr
+    );
 }
 
 /// A missing input file is an I/O error naming it.
