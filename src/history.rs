@@ -266,7 +266,7 @@ fn keep(event: &Event, filter: &Filter) -> bool {
 }
 
 fn commit_time(commit: &git2::Commit<'_>) -> jiff::Timestamp {
-    jiff::Timestamp::from_second(commit.time().seconds()).unwrap_or_default()
+    crate::time::from_git_seconds(commit.time().seconds())
 }
 
 /// The events one commit makes on its branch: what its diff against its

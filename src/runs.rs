@@ -76,28 +76,162 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
-        return serde_json::from_str(text).map_err(|e| {
-            RunInputError::File(Diagnostic::new(
-                shown.clone(),
-                e.line(),
-                e.column(),
-                format!("invalid JSON: {e}"),
-            ))
-        });
+        let mut reader = serde_json::Deserializer::from_str(text);
+        return serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut reader)
+            .and_then(|value| reader.end().map(|()| value))
+            .map_err(|e| {
+                // The duplicate's own message, like YAML's; serde_json's
+                // says where it is, which the diagnostic already does.
+                let text = e.to_string();
+                let message = match text.strip_suffix(&format!(
+                    " at line {} column {}",
+                    e.line(),
+                    e.column()
+                )) {
+                    Some(m) if m.starts_with(DUPLICATE_KEY) => m.to_owned(),
+                    _ => format!("invalid JSON: {text}"),
+                };
+                RunInputError::File(Diagnostic::new(
+                    shown.clone(),
+                    e.line(),
+                    e.column(),
+                    message,
+                ))
+            });
     }
     registry::parse_value(text)
         .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
 }
 
+const DUPLICATE_KEY: &str = "duplicate key";
+
+/// A JSON value whose objects have no key twice. serde_json keeps the last of
+/// two equal keys; YAML files refuse them, and so do JSON files, since a value
+/// would be silently lost. Depth stays bounded by serde_json's recursion limit.
+struct UniqueKeys;
+
+impl<'de> serde::de::DeserializeSeed<'de> for UniqueKeys {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(item) = seq.next_element_seed(UniqueKeys)? {
+            out.push(item);
+        }
+        Ok(out.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!(
+                    "{DUPLICATE_KEY} {}",
+                    quoted(&key)
+                )));
+            }
+            let value = map.next_value_seed(UniqueKeys)?;
+            out.insert(key, value);
+        }
+        Ok(out.into())
+    }
+}
+
 /// Flattens nested maps into `a/b/c` keys, calling `leaf` for every non-map value.
+///
+/// Two spellings that flatten to the same key (`{"val/loss": 1}` and
+/// `{"val": {"loss": 2}}`) are an error naming both: keeping either value
+/// would silently drop the other.
 fn flatten(
     value: &serde_json::Value,
     prefix: &str,
     leaf: &mut dyn FnMut(String, &serde_json::Value) -> Result<(), RunInputError>,
 ) -> Result<(), RunInputError> {
-    // Iterative, so a deeply nested file cannot exhaust the stack.
-    let mut pending = vec![(prefix.to_owned(), value)];
-    while let Some((key, value)) = pending.pop() {
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut error = None;
+    walk(value, prefix, |key, _, v| {
+        if seen.contains(&key) {
+            error = Some(key);
+            return Ok(false);
+        }
+        leaf(key.clone(), v)?;
+        seen.insert(key);
+        Ok(true)
+    })?;
+    let Some(key) = error else { return Ok(()) };
+    // Rare: walk again to say how the file spelled the key both times.
+    let mut spellings = Vec::new();
+    walk(value, prefix, |k, keys, _| {
+        if k == key {
+            spellings.push(spelled(keys));
+        }
+        Ok(spellings.len() < 2)
+    })?;
+    Err(RunInputError::Invalid(format!(
+        "{} are both the key {}: nested maps are flattened with `/`, so one value would be \
+         lost; rename one of them",
+        spellings.join(" and "),
+        quoted(&key)
+    )))
+}
+
+/// Visits the leaves of `value` in key order with their flattened key and
+/// the keys that lead to them, while `visit` returns true.
+fn walk<'a, F>(
+    value: &'a serde_json::Value,
+    prefix: &str,
+    mut visit: F,
+) -> Result<(), RunInputError>
+where
+    F: FnMut(String, &[&'a str], &'a serde_json::Value) -> Result<bool, RunInputError>,
+{
+    // Iterative, so a deeply nested file cannot exhaust the stack. `depth`
+    // says how much of `path` (the keys leading here) is this entry's.
+    let mut pending = vec![(prefix.to_owned(), 0, None, value)];
+    let mut path: Vec<&'a str> = Vec::new();
+    while let Some((key, depth, name, value)) = pending.pop() {
+        path.truncate(depth);
+        path.extend(name);
         match value {
             serde_json::Value::Object(map) if !map.is_empty() => {
                 for (k, v) in map.iter().rev() {
@@ -106,7 +240,7 @@ fn flatten(
                     } else {
                         format!("{key}/{k}")
                     };
-                    pending.push((key, v));
+                    pending.push((key, path.len(), Some(k.as_str()), v));
                 }
             }
             _ if key.is_empty() => {
@@ -114,10 +248,30 @@ fn flatten(
                     "expected a mapping of names to values at the top of the file".into(),
                 ));
             }
-            _ => leaf(key, value)?,
+            _ => {
+                if !visit(key, &path, value)? {
+                    break;
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// A key as JSON text: quoted, with control characters escaped.
+fn quoted(key: &str) -> String {
+    serde_json::Value::String(key.to_owned()).to_string()
+}
+
+/// How a leaf was written in the file: `{"val": {"loss": …}}`.
+fn spelled(keys: &[&str]) -> String {
+    let mut out = String::new();
+    for key in keys {
+        out.push_str(&format!("{{{}: ", quoted(key)));
+    }
+    out.push('…');
+    out.push_str(&"}".repeat(keys.len()));
+    out
 }
 
 /// Params from a file: every leaf becomes a string (`0.001`, `true`, `[1,2]`).
@@ -372,6 +526,26 @@ mod tests {
         let err = metrics_from(&json!({"a": {"b": "high"}}), "m.yaml").unwrap_err();
         assert!(err.to_string().contains("m.yaml: metric `a/b`"), "{err}");
         assert!(metrics_from(&json!([1, 2]), "m.yaml").is_err());
+    }
+
+    #[test]
+    fn keys_that_collide_after_flattening_are_refused() {
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a": 0, "val/loss": 1, "val": {"loss": 2}}"#).unwrap();
+        let error = params_from(&value, "p.json").unwrap_err().to_string();
+        assert_eq!(
+            error,
+            r#"p.json: {"val": {"loss": …}} and {"val/loss": …} are both the key "val/loss": nested maps are flattened with `/`, so one value would be lost; rename one of them"#
+        );
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"": {"a": 1}, "a": 2, "b": {"c/d": 3, "c": {"d": 4}}}"#)
+                .unwrap();
+        let error = metrics_from(&value, "m.json").unwrap_err().to_string();
+        assert!(error.contains(r#"{"": {"a": …}} and {"a": …}"#), "{error}");
+        let value: serde_json::Value =
+            serde_json::from_str(r#"{"a": {"b": 1, "c": {"d": 2}}, "e/f": 3, "a/c/e": 4}"#)
+                .unwrap();
+        assert_eq!(params_from(&value, "p.json").unwrap().len(), 4);
     }
 
     #[test]

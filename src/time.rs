@@ -13,12 +13,34 @@ pub fn now() -> Timestamp {
     Timestamp::now()
 }
 
-/// `2026-11-26T18:10:05Z`.
+/// `2026-11-26T18:10:05Z`. Years before 0 (only reachable through a
+/// hand-made commit, see [`from_git_seconds`]) are written with a sign and six
+/// digits, `-009999-01-02T01:59:59Z`, so [`parse`] reads every output back.
 pub fn format(ts: Timestamp) -> String {
-    ts.round(jiff::Unit::Second)
-        .unwrap_or(ts)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    let ts = ts.round(jiff::Unit::Second).unwrap_or(ts);
+    if ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year() < 0 {
+        return Timestamp::from_second(ts.as_second())
+            .unwrap_or(ts)
+            .to_string();
+    }
+    ts.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// A Git commit or signature time (seconds since 1970, as stored in the
+/// commit object) as a timestamp. Git allows dates far beyond jiff's range
+/// (`-009999-01-02T01:59:59Z` to `9999-12-30T22:00:00Z`); those saturate to
+/// the nearest end, so the order of commits is kept: a commit made after the
+/// year 9999 is never "before" one made in 2026, nor one before the year
+/// -9999 after it. Whole seconds, like Git's.
+pub fn from_git_seconds(seconds: i64) -> Timestamp {
+    let min = Timestamp::MIN.as_second();
+    let max = Timestamp::MAX.as_second();
+    let clamped = seconds.clamp(min, max);
+    Timestamp::from_second(clamped).unwrap_or(if seconds < 0 {
+        Timestamp::MIN
+    } else {
+        Timestamp::MAX
+    })
 }
 
 /// Parses an RFC 3339 timestamp written in a registry file.
@@ -30,9 +52,22 @@ pub fn parse(text: &str) -> Option<Timestamp> {
 /// (`2026-11-20T10:00:00Z`, `2026-11-20T10:00:00+01:00`), a date or a date
 /// and time in UTC (`2026-11-20`, `2026-11-20 10:00`), `now`, `today`,
 /// `yesterday`, or `N units ago` (seconds, minutes, hours, days, weeks).
+/// A relative time that falls outside the representable range
+/// (`100000000 days ago`) is an error naming the input, never a wrap.
 pub fn parse_user_time(text: &str) -> Result<Timestamp, String> {
     let text = text.trim();
     let now = now();
+    let out_of_range = || {
+        format!(
+            "{text:?} is out of range: a time must be between {} and {}",
+            format(Timestamp::MIN),
+            format(Timestamp::MAX)
+        )
+    };
+    let before = |seconds: i64| -> Result<Timestamp, String> {
+        now.checked_sub(jiff::SignedDuration::from_secs(seconds))
+            .map_err(|_| out_of_range())
+    };
     let midnight = |ts: Timestamp| -> Timestamp {
         let date = ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
         date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
@@ -42,21 +77,25 @@ pub fn parse_user_time(text: &str) -> Result<Timestamp, String> {
     match text {
         "now" => return Ok(now),
         "today" => return Ok(midnight(now)),
-        "yesterday" => return Ok(midnight(now - jiff::SignedDuration::from_hours(24))),
+        "yesterday" => return before(86_400).map(midnight),
         _ => {}
     }
     if let Ok(ts) = text.parse::<Timestamp>() {
         return Ok(ts);
     }
-    if let Ok(dt) = text.replace(' ', "T").parse::<jiff::civil::DateTime>()
-        && let Ok(z) = dt.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp());
+    // A valid date or date and time at the very edge of the range (`9999-12-31`)
+    // cannot be a timestamp in UTC: out of range, not unreadable.
+    if let Ok(dt) = text.replace(' ', "T").parse::<jiff::civil::DateTime>() {
+        return dt
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|_| out_of_range());
     }
-    if let Ok(date) = text.parse::<jiff::civil::Date>()
-        && let Ok(z) = date.to_zoned_datetime(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(z.timestamp());
+    if let Ok(date) = text.parse::<jiff::civil::Date>() {
+        return date
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|_| out_of_range());
     }
     if let Some(rest) = text.strip_suffix(" ago") {
         let mut parts = rest.split_whitespace();
@@ -72,7 +111,7 @@ pub fn parse_user_time(text: &str) -> Result<Timestamp, String> {
                 _ => None,
             };
             if let Some(s) = seconds {
-                return Ok(now - jiff::SignedDuration::from_secs(n.saturating_mul(s)));
+                return n.checked_mul(s).ok_or_else(out_of_range).and_then(before);
             }
         }
     }
@@ -100,5 +139,50 @@ mod tests {
         let elapsed = (now() - ago).as_secs();
         assert!((2 * 86_400..2 * 86_400 + 5).contains(&elapsed), "{elapsed}");
         assert!(parse_user_time("last tuesday-ish").is_err());
+    }
+
+    #[test]
+    fn relative_times_that_overflow_are_errors() {
+        for text in [
+            "100000000 days ago",
+            "99999999999 weeks ago",
+            "9223372036854775807 seconds ago",
+            "-9223372036854775808 weeks ago",
+        ] {
+            let error = parse_user_time(text).unwrap_err();
+            assert!(error.contains(text), "{error}");
+            assert!(error.contains("out of range"), "{error}");
+        }
+        assert!(parse_user_time("1000 weeks ago").is_ok());
+        let edge = parse_user_time("9999-12-31").unwrap_err();
+        assert!(edge.contains("out of range"), "{edge}");
+        assert_eq!(
+            parse_user_time("9999-12-30T22:00:00Z").map(format).unwrap(),
+            "9999-12-30T22:00:00Z"
+        );
+    }
+
+    #[test]
+    fn git_times_keep_their_order() {
+        let t = |s: i64| from_git_seconds(s);
+        assert_eq!(format(t(1_767_323_045)), "2026-01-02T03:04:05Z");
+        assert_eq!(format(t(-86_400)), "1969-12-31T00:00:00Z");
+        assert_eq!(format(t(253_402_300_800)), "9999-12-30T22:00:00Z");
+        assert_eq!(format(t(i64::MAX)), "9999-12-30T22:00:00Z");
+        assert_eq!(format(t(i64::MIN)), "-009999-01-02T01:59:59Z");
+        assert!(t(-86_400) < t(0) && t(0) < t(1_767_323_045));
+        assert!(t(1_767_323_045) < t(253_402_300_800));
+        assert!(t(i64::MIN) < t(-86_400));
+        // Every formatted time reads back as itself.
+        for s in [
+            i64::MIN,
+            -62_167_219_201,
+            -86_400,
+            0,
+            253_402_300_800,
+            i64::MAX,
+        ] {
+            assert_eq!(parse(&format(t(s))), Some(t(s)), "{s}");
+        }
     }
 }

@@ -360,3 +360,151 @@ fn history_cache_is_invisible() {
     // And the registry's files never mention it.
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
+
+/// Commit dates outside 1970–9999 keep their real order in `history`,
+/// `--since`/`--until` and `--at` (issue 10, point 12): a commit from after
+/// the year 9999 is shown as the last representable time, never as 1970.
+#[test]
+fn commit_dates_outside_1970_to_9999_keep_their_order() {
+    let env = TestEnv::with_registry();
+    // A root commit from 1969. `git commit` and `git commit-tree` refuse
+    // dates before 1970 and fsck calls them bad, so it is written by hand,
+    // as an imported or forged history could be.
+    let tree = env.git(&["rev-parse", "HEAD^{tree}"]).trim().to_owned();
+    let message = env.git(&["log", "-1", "--format=%B"]);
+    let object = env.root.join("root-commit");
+    std::fs::write(
+        &object,
+        format!(
+            "tree {tree}\nauthor A <a@example.com> -86400 +0000\n\
+             committer A <a@example.com> -86400 +0000\n\n{message}"
+        ),
+    )
+    .unwrap();
+    let root = env.git(&[
+        "hash-object",
+        "-t",
+        "commit",
+        "--literally",
+        "-w",
+        object.to_str().unwrap(),
+    ]);
+    env.git(&["update-ref", "refs/heads/main", root.trim()]);
+
+    at(
+        &env,
+        "2026-03-01T09:00:00Z",
+        &["register", "m", "--artifact", "s3://m/1"],
+    );
+    // Versions 2 and 3 dated in the years 10000 and 3170843. libgit2 cannot
+    // write such dates, git can: regent's commit, re-dated by `git commit --amend`.
+    for (n, date) in [(2, "@253402300800 +0000"), (3, "@99999999999999 +0000")] {
+        env.run_ok(&["register", "m", "--artifact", &format!("s3://m/{n}")]);
+        let out = env.sh(&format!(
+            "GIT_COMMITTER_DATE='{date}' git commit -q --amend --no-edit --date='{date}'"
+        ));
+        assert_eq!(out.code, 0, "{}", out.stderr);
+    }
+    assert_eq!(
+        env.git(&["log", "--format=%ct"]),
+        "99999999999999\n253402300800\n1772355600\n\n",
+        "git keeps the dates as given (and cannot print one before 1970)"
+    );
+
+    let times = |args: &[&str]| -> Vec<(String, String)> {
+        let mut all = vec!["history"];
+        all.extend_from_slice(args);
+        env.json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap().to_owned()
+                        + &e["version"]
+                            .as_u64()
+                            .map(|v| v.to_string())
+                            .unwrap_or_default(),
+                    e["time"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let pairs = |list: &[(&str, &str)]| -> Vec<(String, String)> {
+        list.iter()
+            .map(|(e, t)| ((*e).to_owned(), (*t).to_owned()))
+            .collect()
+    };
+    let last = "9999-12-30T22:00:00Z";
+    assert_eq!(
+        times(&[]),
+        pairs(&[
+            ("init", "1969-12-31T00:00:00Z"),
+            ("register1", "2026-03-01T09:00:00Z"),
+            ("register2", last),
+            ("register3", last),
+        ])
+    );
+    assert_eq!(
+        times(&["--since", "2030-01-01"]),
+        pairs(&[("register2", last), ("register3", last)])
+    );
+    assert_eq!(
+        times(&["--until", "2000-01-01"]),
+        pairs(&[("init", "1969-12-31T00:00:00Z")])
+    );
+    assert_eq!(
+        times(&["--since", "1969-12-30", "--until", "1970-01-01"]),
+        pairs(&[("init", "1969-12-31T00:00:00Z")])
+    );
+
+    // --at walks back to the last commit made at or before the time.
+    let latest_at = |t: &str| env.run_ok(&["resolve", "models:/m/latest", "--at", t]);
+    assert_eq!(latest_at("2030-01-01"), "s3://m/1\n");
+    assert_eq!(latest_at(last), "s3://m/3\n");
+    let out = env.run_err(1, &["resolve", "models:/m/latest", "--at", "1970-06-01"]);
+    assert!(out.stderr.contains("there is no model m"), "{}", out.stderr);
+    let out = env.run_err(2, &["resolve", "models:/m/latest", "--at", "1969-06-01"]);
+    assert!(
+        out.stderr.contains("starts after that time"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A relative time beyond the representable range is a usage error naming
+/// the input, never a panic or a wrapped time.
+#[test]
+fn relative_times_that_overflow_exit_2() {
+    let env = TestEnv::with_registry();
+    for (args, input) in [
+        (
+            &["history", "--since", "100000000 days ago"][..],
+            "100000000 days ago",
+        ),
+        (
+            &["history", "--until=-100000000 days ago"],
+            "-100000000 days ago",
+        ),
+        (
+            &["show", "--at", "99999999999 weeks ago"],
+            "99999999999 weeks ago",
+        ),
+        (
+            &[
+                "resolve",
+                "models:/m/1",
+                "--at",
+                "9223372036854775807 seconds ago",
+            ],
+            "9223372036854775807 seconds ago",
+        ),
+    ] {
+        let out = env.run_err(2, args);
+        assert!(
+            out.stderr.contains(input) && out.stderr.contains("out of range"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+}

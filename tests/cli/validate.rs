@@ -176,3 +176,83 @@ fn written_files_round_trip() {
         assert_eq!(again, text, "{path} changed on a round trip");
     }
 }
+
+/// A policy nobody could ever satisfy is refused at the offending key
+/// (issue 10, point 15): `requires` cycles (self-requires included), more
+/// approvals than distinct listed people when no team is listed, for stages,
+/// rollbacks and protected aliases, and approvals with no approvers.
+#[test]
+fn validate_refuses_unsatisfiable_policies() {
+    let env = TestEnv::with_registry();
+    let policy = "registry: 1
+stages:
+  - name: staging
+    requires: [production]
+  - name: production
+    requires: [staging]
+    approvals: 3
+    approvers: [alice, Bob, bob]
+    rollback: {approvals: 4}
+  - name: canary
+    requires: [canary]
+  - name: qa
+    approvals: 5
+    approvers: [alice, \"@acme/ml-leads\"]
+  - name: a
+    requires: [b]
+  - name: b
+    requires: [c]
+  - name: c
+    requires: [a]
+aliases:
+  champion: {approvals: 1}
+  gold: {approvals: 2, approvers: [carol, CAROL]}
+  silver: {approvals: 1, approvers: [carol]}
+";
+    env.write("regent.yaml", policy);
+    let out = env.run_err(1, &["validate"]);
+    assert_eq!(
+        out.stdout,
+        "regent.yaml:4:16: `requires` makes a cycle, staging requires production requires staging: \
+         each of these stages needs a version to have held the next one first, so no version can \
+         ever enter any of them\n\
+         regent.yaml:7:16: 3 approvals are required but `approvers` lists only 2 distinct people \
+         (alice, Bob) and no team: each person counts once, so this can never be satisfied\n\
+         regent.yaml:9:27: rollback: 4 approvals are required but `approvers` lists only 2 distinct \
+         people (alice, Bob) and no team: each person counts once, so this can never be satisfied\n\
+         regent.yaml:11:16: stage `canary` requires itself: a version would have to hold it before \
+         entering it, so it can never be entered\n\
+         regent.yaml:16:16: `requires` makes a cycle, a requires b requires c requires a: each of \
+         these stages needs a version to have held the next one first, so no version can ever \
+         enter any of them\n\
+         regent.yaml:22:25: alias `champion`: 1 approval is required but `approvers` is empty: \
+         nobody could approve, so this can never be satisfied\n\
+         regent.yaml:23:21: alias `gold`: 2 approvals are required but `approvers` lists only 1 \
+         distinct person (carol) and no team: each person counts once, so this can never be \
+         satisfied\n"
+    );
+    assert!(
+        out.stderr.contains("7 problems in 1 file"),
+        "{}",
+        out.stderr
+    );
+    // The same through a path filter and as JSON.
+    let out = env.run_err(1, &["validate", "regent.yaml", "--json"]);
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["errors"].as_array().unwrap().len(), 7);
+
+    // Satisfiable versions of the same policy pass.
+    let fixed = policy
+        .replace("requires: [production]", "requires: []")
+        .replace("requires: [canary]", "requires: []")
+        .replace("requires: [a]", "requires: []")
+        .replace("approvals: 3", "approvals: 2")
+        .replace("{approvals: 4}", "{approvals: 0}")
+        .replace(
+            "champion: {approvals: 1}",
+            "champion: {approvals: 1, approvers: [alice]}",
+        )
+        .replace("approvers: [carol, CAROL]", "approvers: [carol, dave]");
+    env.write("regent.yaml", fixed);
+    env.run_ok(&["validate"]);
+}

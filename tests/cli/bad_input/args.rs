@@ -278,6 +278,69 @@ fn run_log_refuses_alias_bombs_and_deep_nesting_in_input_files() {
     );
 }
 
+/// Keys that become the same after nested maps are flattened with `/` are
+/// refused, naming the file and both spellings, with nothing written (issue
+/// 10, point 16): in params and metrics, JSON and YAML, a metric history
+/// included; so is a key written twice in one JSON object.
+#[test]
+fn run_log_refuses_keys_that_collide_after_flattening() {
+    let env = TestEnv::with_registry();
+    let cases = [
+        (
+            "--metrics-file",
+            input_file(
+                &env,
+                "metrics.json",
+                r#"{"val/loss": 1, "val": {"loss": 2}}"#,
+            ),
+            r#"{"val": {"loss": …}} and {"val/loss": …} are both the key "val/loss""#,
+        ),
+        (
+            "--params-file",
+            input_file(
+                &env,
+                "params.yaml",
+                "optimizer:\n  name: adam\n  lr: 0.1\noptimizer/lr: 0.2\n",
+            ),
+            r#"{"optimizer": {"lr": …}} and {"optimizer/lr": …} are both the key "optimizer/lr""#,
+        ),
+        (
+            // A history (a list) and a final value under the same flattened name.
+            "--metrics-file",
+            input_file(
+                &env,
+                "history.yaml",
+                "a/b/c: [0.9, 0.5]\na:\n  b/c: 0.4\n  b: {x: 1}\n",
+            ),
+            r#"{"a": {"b/c": …}} and {"a/b/c": …} are both the key "a/b/c""#,
+        ),
+    ];
+    for (flag, file, both) in &cases {
+        for extra in [&[][..], &["--no-commit"][..]] {
+            let mut args = vec!["run", "log", "e", "--name", "r", flag, file];
+            args.extend_from_slice(extra);
+            let out = refused(&env, 2, &args);
+            assert!(
+                out.stderr.contains(&format!("{file}: {both}"))
+                    && out.stderr.contains("one value would be lost"),
+                "{args:?}: {}",
+                out.stderr
+            );
+            assert!(!env.repo.join("experiments/e").exists());
+        }
+    }
+    // The same key twice in one JSON object (serde_json would keep the
+    // last) is refused at the second, like in YAML.
+    let file = input_file(&env, "twice.json", "{\"a\": {\"x\": 1,\n  \"x\": [1, 2]}}");
+    let out = refused(&env, 2, &["run", "log", "e", "--metrics-file", &file]);
+    assert!(
+        out.stderr
+            .contains(&format!("{file}:2:5: duplicate key \"x\"")),
+        "{}",
+        out.stderr
+    );
+}
+
 /// A missing input file is an I/O error naming it.
 #[test]
 fn run_log_refuses_a_missing_metrics_file() {
