@@ -321,7 +321,9 @@ fn uncounted_approvers(
         if approval.version != version || &approval.target != target || who.is_empty() {
             continue;
         }
-        let why = if is_requester(ctx, who) {
+        let why = if !same_login(who, ctx.actor) && is_requester(ctx, who) {
+            "asked for this change"
+        } else if is_requester(ctx, who) {
             if ctx.via_pull_request {
                 "the pull request's author"
             } else {

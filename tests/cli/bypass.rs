@@ -175,3 +175,44 @@ fn a_force_push_that_drops_a_published_event_is_caught_by_publish() {
     env.run_ok(&["register", "m", "--artifact", "s3://m/2"]);
     env.run_ok(&["publish", "--since", &before]);
 }
+
+/// A promotion pull request opened by a bot for mallory (`Regent-Actor:
+/// mallory` on its commit): mallory asked for it, so her approval never
+/// counts, even though the pull request's author is someone else.
+#[tokio::test]
+async fn the_one_who_asked_never_approves_a_bot_opened_promotion() {
+    let env = setup();
+    let head = commit_on_pr_branch(
+        &env,
+        "promote m v1 to production\n\nRegent-Event: promote\nRegent-Model: m\nRegent-Version: 1\nRegent-Stage: production\nRegent-Actor: mallory",
+        promote_v1_to_production,
+    );
+    let report = refused(
+        &env,
+        &head,
+        vec![review(1, "mallory", "APPROVED", &head)],
+        vec!["mallory"],
+    )
+    .await;
+    assert!(report.contains("0 of 1 approvals"), "{report}");
+    assert!(
+        report.contains("mallory (asked for this change)"),
+        "{report}"
+    );
+}
+
+/// A direct push whose subject ends in `(#12)` is still a direct push to a
+/// `direct: false` stage: the graph decides, not the text.
+#[test]
+fn a_pull_request_number_in_a_subject_proves_nothing() {
+    let env = setup();
+    let before = env.head();
+    promote_v1_to_production(&env);
+    env.commit_all("Promote m v1 to production (#12)");
+    let out = env.run_err(1, &["check", "--base", &before]);
+    assert!(
+        out.stdout.contains("changed production directly"),
+        "{}",
+        out.stdout
+    );
+}
