@@ -80,12 +80,7 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
         Some(_) => None,
         None => super::github::optional_client(&repo, &args.token_env),
     };
-    let branch = repo
-        .repo
-        .head()
-        .ok()
-        .and_then(|h| h.shorthand().ok().map(str::to_owned))
-        .unwrap_or_else(|| "main".to_owned());
+    let branch = super::github::current_branch(&repo);
     let lookup = |sha: &str| match &direct_client {
         Some(client) => super::github::merged_pull(client, &branch, sha),
         None => Err(format!("{} is not set", args.token_env)),

@@ -104,3 +104,12 @@ pub fn team_members(
     }
     out
 }
+
+/// The branch HEAD is on (the base branch in a post-merge job), else `main`.
+pub fn current_branch(repo: &Repo) -> String {
+    repo.repo
+        .head()
+        .ok()
+        .and_then(|h| h.shorthand().ok().map(str::to_owned))
+        .unwrap_or_else(|| "main".to_owned())
+}

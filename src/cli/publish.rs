@@ -46,12 +46,7 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
             args.token_env
         ));
     }
-    let branch = repo
-        .repo
-        .head()
-        .ok()
-        .and_then(|h| h.shorthand().ok().map(str::to_owned))
-        .unwrap_or_else(|| "main".to_owned());
+    let branch = super::github::current_branch(&repo);
     let members = client
         .as_ref()
         .map(|c| super::github::team_members(c, &repo, &args.rev))
