@@ -20,7 +20,7 @@ pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
 /// two per mapping or sequence) and then a tree of values, so memory follows
 /// the number of nodes, not the bytes: a 16 MiB file of `[[],[],…]` has 5
 /// million nodes and took 1.4 GB to read. Capped, reading any file takes at
-/// most about 8 times its size plus 110 MB (see the README, "Files"). A real
+/// most about 4 times its size plus 70 MB (see the README, "Files"). A real
 /// registry file has hundreds of nodes; a run with a history has about 5 per
 /// step (50,000 steps in all fit).
 pub const MAX_NODES: usize = 250_000;
