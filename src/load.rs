@@ -7,18 +7,42 @@ use crate::schema;
 use crate::yaml_location::{self, Step, Target};
 use serde::de::DeserializeOwned;
 
+/// The most schema problems reported per file.
+pub const MAX_PROBLEMS_PER_FILE: usize = 100;
+
+/// How much text locating a file's problems may read. Locating one problem
+/// reads the file from its start up to it, so 100,000 unknown keys (or stage
+/// pointers) would take hours, and 100 problems in a 16 MiB file a minute:
+/// a file gets `LOCATE_BUDGET_BYTES / its size` located problems (at most
+/// [`MAX_PROBLEMS_PER_FILE`], at least 2).
+const LOCATE_BUDGET_BYTES: usize = 32 * 1024 * 1024;
+
+/// How many problems of a text of `len` bytes are located.
+fn locatable(len: usize) -> usize {
+    (LOCATE_BUDGET_BYTES / len.max(1)).clamp(2, MAX_PROBLEMS_PER_FILE)
+}
+
 /// A parsed file and its text, kept to place semantic errors found later.
 #[derive(Debug, Clone)]
 pub struct Loaded<T> {
     pub value: T,
     pub file: String,
     text: String,
+    /// Problems located so far (see [`LOCATE_BUDGET_BYTES`]).
+    located: std::cell::Cell<usize>,
 }
 
 impl<T> Loaded<T> {
-    /// A diagnostic at `path` inside this file.
+    /// A diagnostic at `path` inside this file; past the file's budget for
+    /// locating (a file with hundreds of problems), at its start.
     pub fn at(&self, path: &[Step], target: Target, message: impl Into<String>) -> Diagnostic {
-        let (line, column) = position(&self.text, path, target);
+        let located = self.located.get();
+        let (line, column) = if located < locatable(self.text.len()) {
+            self.located.set(located + 1);
+            position(&self.text, path, target)
+        } else {
+            (1, 1)
+        };
         Diagnostic::new(self.file.clone(), line, column, message)
     }
 
@@ -39,8 +63,11 @@ pub fn load<T: DeserializeOwned>(
     let value = registry::parse_value(text).map_err(|e| vec![yaml_diagnostic(file, text, e)])?;
     let violations = schema::validate(schema_name, &value);
     if !violations.is_empty() {
+        let shown = locatable(text.len());
+        let unshown = violations.len().saturating_sub(shown);
         let mut diagnostics: Vec<Diagnostic> = violations
             .into_iter()
+            .take(shown)
             .map(|v| {
                 let path = yaml_location::pointer_steps(&v.pointer);
                 let (line, column) = match &v.unknown_key {
@@ -54,6 +81,14 @@ pub fn load<T: DeserializeOwned>(
                 Diagnostic::new(file, line, column, v.message)
             })
             .collect();
+        if unshown > 0 {
+            diagnostics.push(Diagnostic::file_level(
+                file,
+                format!(
+                    "{unshown} more problems in this file are not shown (the first {shown} are)"
+                ),
+            ));
+        }
         crate::diagnostic::normalize(&mut diagnostics);
         return Err(diagnostics);
     }
@@ -64,6 +99,7 @@ pub fn load<T: DeserializeOwned>(
             value,
             file: file.to_owned(),
             text: text.to_owned(),
+            located: std::cell::Cell::new(0),
         }),
         Err(e) => {
             let path: Vec<Step> = e
@@ -169,6 +205,48 @@ mod tests {
                 status_reason: None, extensions: Default::default(),
             }
         }
+    }
+
+    #[test]
+    fn reports_at_most_a_hundred_schema_problems_per_file() {
+        let keys: String = (0..150).map(|i| format!("k{i}: 1\n")).collect();
+        let text = format!("name: m\n{keys}");
+        let problems = load::<ModelFile>("model", "m.yaml", text.as_bytes()).unwrap_err();
+        assert_eq!(problems.len(), 101, "{problems:#?}");
+        assert_eq!((problems[0].line, problems[0].column), (1, 1));
+        assert_eq!(
+            problems[0].message,
+            "50 more problems in this file are not shown (the first 100 are)"
+        );
+        assert!(
+            problems[1..]
+                .iter()
+                .all(|p| p.line > 1 && p.message.starts_with("unknown key `k")),
+            "{problems:#?}"
+        );
+    }
+
+    #[test]
+    fn locates_the_problems_of_a_large_file_within_a_budget() {
+        // Just under 8 MiB: 4 problems are located (each reads the file up to it).
+        let text = format!(
+            "name: m\nstages:\n  a: 1\n  b: 1\ndescription: {}\n",
+            "x".repeat(8 * 1024 * 1024 - 100)
+        );
+        let model = load::<ModelFile>("model", "m.yaml", text.as_bytes()).unwrap();
+        let positions: Vec<(usize, usize)> = (0..10)
+            .map(|i| {
+                let stage = if i % 2 == 0 { "a" } else { "b" };
+                let d = model.at(
+                    &[Step::Key("stages".into()), Step::Key(stage.into())],
+                    Target::Key,
+                    "x",
+                );
+                (d.line, d.column)
+            })
+            .collect();
+        assert_eq!(&positions[..4], &[(3, 3), (4, 3)].repeat(2)[..]);
+        assert_eq!(&positions[4..], &[(1, 1)].repeat(6)[..]);
     }
 
     proptest! {

@@ -70,12 +70,13 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
         )));
     }
     let bytes = fs_err::read(path).map_err(io)?;
-    let text = registry::text_of(&bytes)
-        .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, "", e)))?;
+    let refused = |e| RunInputError::File(load::yaml_diagnostic(&shown, "", e));
     if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"))
     {
+        let text = registry::decode(&bytes).map_err(refused)?;
+        registry::count_json_nodes(text).map_err(refused)?;
         let mut reader = serde_json::Deserializer::from_str(text);
         return serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut reader)
             .and_then(|value| reader.end().map(|()| value))
@@ -99,6 +100,7 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
                 ))
             });
     }
+    let text = registry::text_of(&bytes).map_err(refused)?;
     registry::parse_value(text)
         .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
 }

@@ -7,6 +7,8 @@ use crate::git::{Context, GitError, Repo};
 use crate::load::{self, Loaded};
 use crate::registry::{self, Config, Layout, MAX_FILE_BYTES, ModelFile, RunFile, VersionFile};
 use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 /// Where the files come from.
@@ -21,6 +23,14 @@ pub struct Snapshot<'r> {
     source: Source<'r>,
     /// The commit read, for a Git snapshot.
     pub commit: Option<git2::Oid>,
+    /// The folders of a Git snapshot looked up so far, by registry-relative
+    /// path (None: no such folder). libgit2 keeps no tree over 4 KiB in its
+    /// object cache, so without this every file of a 50,000-run experiment
+    /// would parse the experiment's whole folder again.
+    folders: RefCell<HashMap<String, Option<git2::Tree<'r>>>>,
+    /// Files whose id and mode a walk of changes found (None: absent), so
+    /// reading them does not look the path up again.
+    files: RefCell<HashMap<String, Option<(git2::Oid, i32)>>>,
 }
 
 /// An entry of a listed folder.
@@ -33,6 +43,67 @@ pub struct Entry {
 }
 
 impl<'r> Snapshot<'r> {
+    fn new(repo: &'r Repo, source: Source<'r>, commit: Option<git2::Oid>) -> Snapshot<'r> {
+        Snapshot {
+            repo,
+            source,
+            commit,
+            folders: RefCell::new(HashMap::new()),
+            files: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The folder `dir` (registry-relative, `""` for the registry itself) of
+    /// a Git snapshot, looked up once: None when it is absent or not a folder.
+    fn folder(&self, dir: &str) -> Result<Option<git2::Tree<'r>>, GitError> {
+        let Source::Tree(root) = &self.source else {
+            return Ok(None);
+        };
+        let dir = dir.trim_matches('/');
+        if dir.is_empty() {
+            return Ok(Some(root.clone()));
+        }
+        if let Some(found) = self.folders.borrow().get(dir) {
+            return Ok(found.clone());
+        }
+        let (parent, name) = dir.rsplit_once('/').unwrap_or(("", dir));
+        let found = match self.folder(parent)? {
+            Some(parent) => match parent.get_name(name) {
+                Some(e) if e.kind() == Some(git2::ObjectType::Tree) => Some(
+                    self.repo
+                        .repo
+                        .find_tree(e.id())
+                        .context(|| format!("reading {dir}"))?,
+                ),
+                _ => None,
+            },
+            None => None,
+        };
+        self.folders
+            .borrow_mut()
+            .insert(dir.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// The entry at `path` of a Git snapshot, through the folder cache.
+    fn tree_entry(&self, path: &str) -> Option<(git2::Oid, i32, Option<git2::ObjectType>)> {
+        let path = path.trim_matches('/');
+        // A file a walk of changes found (where it found none, there may
+        // still be a folder: look it up).
+        if let Some(Some((id, mode))) = self.files.borrow().get(path).copied() {
+            let kind = if mode & 0o170000 == 0o160000 {
+                git2::ObjectType::Commit
+            } else {
+                git2::ObjectType::Blob
+            };
+            return Some((id, mode, Some(kind)));
+        }
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        let folder = self.folder(dir).ok()??;
+        let entry = folder.get_name(name)?;
+        Some((entry.id(), entry.filemode(), entry.kind()))
+    }
+
     /// The registry at `rev`.
     pub fn at_rev(repo: &'r Repo, rev: &str) -> Result<Snapshot<'r>, GitError> {
         let commit = repo.resolve(rev)?;
@@ -62,11 +133,7 @@ impl<'r> Snapshot<'r> {
                 ),
             });
         }
-        Ok(Snapshot {
-            repo,
-            source: Source::Tree(tree),
-            commit: Some(id),
-        })
+        Ok(Snapshot::new(repo, Source::Tree(tree), Some(id)))
     }
 
     /// The registry folder at `commit`, or None when the commit has no such
@@ -90,11 +157,11 @@ impl<'r> Snapshot<'r> {
                 _ => return Ok(None),
             }
         };
-        Ok(Some(Snapshot {
+        Ok(Some(Snapshot::new(
             repo,
-            source: Source::Tree(tree),
-            commit: Some(commit.id()),
-        }))
+            Source::Tree(tree),
+            Some(commit.id()),
+        )))
     }
 
     /// The id of the registry folder's tree (None for a working-tree snapshot):
@@ -109,10 +176,7 @@ impl<'r> Snapshot<'r> {
     /// The tree id of a folder inside the registry (None if absent).
     pub fn subtree_id(&self, dir: &str) -> Option<git2::Oid> {
         match &self.source {
-            Source::Tree(tree) => tree
-                .get_path(std::path::Path::new(dir))
-                .ok()
-                .map(|e| e.id()),
+            Source::Tree(_) => self.tree_entry(dir).map(|(id, _, _)| id),
             Source::WorkTree(_) => None,
         }
     }
@@ -121,68 +185,43 @@ impl<'r> Snapshot<'r> {
     ///
     /// A walk of the two trees that skips every subtree whose id is the same
     /// on both sides: the cost follows what changed, not the registry's size
-    /// (libgit2's tree-to-tree diff visits every entry).
+    /// (libgit2's tree-to-tree diff visits every entry). Within a changed
+    /// folder the two tree objects are compared as bytes (see
+    /// [`raw_changes`]), so a commit that adds one run to a folder of 50,000
+    /// reads no entry of it but the new one. What each side holds at a
+    /// changed path is remembered in both snapshots, so the reads and
+    /// existence checks that follow need no lookup in the folder.
     pub fn changed_paths(&self, other: Option<&Snapshot<'_>>) -> Result<Vec<String>, GitError> {
         let Source::Tree(new) = &self.source else {
             return Ok(Vec::new());
         };
         let old = match other.map(|o| &o.source) {
-            Some(Source::Tree(t)) => Some(t.clone()),
+            Some(Source::Tree(t)) => Some(t.id()),
             _ => None,
         };
         let mut out = Vec::new();
-        let mut pending: Vec<(String, Option<git2::Tree<'_>>, Option<git2::Tree<'_>>)> =
-            vec![(String::new(), old, Some(new.clone()))];
+        let mut pending = vec![(String::new(), old, Some(new.id()))];
         while let Some((dir, old, new)) = pending.pop() {
-            let entries = |tree: &Option<git2::Tree<'_>>| -> Vec<(String, git2::Oid, bool)> {
-                tree.iter()
-                    .flat_map(|t| t.iter())
-                    .map(|e| {
-                        (
-                            e.name().unwrap_or_default().to_owned(),
-                            e.id(),
-                            e.kind() == Some(git2::ObjectType::Tree),
-                        )
-                    })
-                    .collect()
-            };
-            let (a, b) = (entries(&old), entries(&new));
-            let index = |list: &[(String, git2::Oid, bool)]| -> std::collections::HashMap<String, (git2::Oid, bool)> {
-                list.iter().map(|(n, id, t)| (n.clone(), (*id, *t))).collect()
-            };
-            let (a, b) = (index(&a), index(&b));
-            let mut names: Vec<&String> = a
-                .keys()
-                .chain(b.keys().filter(|k| !a.contains_key(*k)))
-                .collect();
-            names.sort_unstable();
-            for name in names {
-                let left = a.get(name).map(|(id, t)| (name.clone(), *id, *t));
-                let right = b.get(name).map(|(id, t)| (name.clone(), *id, *t));
-                let (left, right) = (left.as_ref(), right.as_ref());
-                if let (Some(l), Some(r)) = (left, right)
-                    && l.1 == r.1
-                {
-                    continue;
-                }
+            for change in folder_changes(self.repo, old, new)? {
                 let path = if dir.is_empty() {
-                    name.to_owned()
+                    change.name.clone()
                 } else {
-                    format!("{dir}/{name}")
+                    format!("{dir}/{}", change.name)
                 };
-                let subtree = |side: Option<&(String, git2::Oid, bool)>| -> Result<Option<git2::Tree<'_>>, GitError> {
-                    match side {
-                        Some((_, id, true)) => Ok(Some(
-                            self.repo.repo.find_tree(*id).context(|| format!("reading {path}"))?,
-                        )),
-                        _ => Ok(None),
-                    }
+                let file = |side: Option<(git2::Oid, i32)>| side.filter(|(_, m)| !is_folder(*m));
+                let folder = |side: Option<(git2::Oid, i32)>| {
+                    side.filter(|(_, m)| is_folder(*m)).map(|(id, _)| id)
                 };
-                let (lt, rt) = (subtree(left)?, subtree(right)?);
-                // A file on one side (or both) is a changed path; trees are walked.
-                if left.is_some_and(|l| !l.2) || right.is_some_and(|r| !r.2) {
+                // A file on one side (or both) is a changed path; folders are walked.
+                if file(change.old).is_some() || file(change.new).is_some() {
                     out.push(path.clone());
+                    // What each side holds there, for the reads that follow.
+                    self.learn(&path, file(change.new));
+                    if let Some(other) = other {
+                        other.learn(&path, file(change.old));
+                    }
                 }
+                let (lt, rt) = (folder(change.old), folder(change.new));
                 if lt.is_some() || rt.is_some() {
                     pending.push((path, lt, rt));
                 }
@@ -192,13 +231,23 @@ impl<'r> Snapshot<'r> {
         Ok(out)
     }
 
+    /// Records what a Git snapshot holds at `path`: a file (a blob, a link
+    /// or a submodule) with its id and mode, or nothing that is not a folder.
+    /// Found by [`Snapshot::changed_paths`], so that reads after a walk of
+    /// changes need no lookup in the (maybe large) folder.
+    fn learn(&self, path: &str, file: Option<(git2::Oid, i32)>) {
+        if matches!(self.source, Source::Tree(_)) {
+            self.files.borrow_mut().insert(path.to_owned(), file);
+        }
+    }
+
     /// The registry in the working tree, committed or not.
     pub fn work_tree(repo: &'r Repo) -> Result<Snapshot<'r>, GitError> {
-        Ok(Snapshot {
+        Ok(Snapshot::new(
             repo,
-            source: Source::WorkTree(repo.registry_dir()?),
-            commit: None,
-        })
+            Source::WorkTree(repo.registry_dir()?),
+            None,
+        ))
     }
 
     /// A registry path as shown to users: relative to the repository root.
@@ -210,24 +259,9 @@ impl<'r> Snapshot<'r> {
     /// by name; empty when the folder does not exist.
     pub fn list(&self, dir: &str) -> Result<Vec<Entry>, GitError> {
         let mut entries = match &self.source {
-            Source::Tree(tree) => {
-                let sub;
-                let tree = if dir.is_empty() {
-                    tree
-                } else {
-                    match tree.get_path(std::path::Path::new(dir)) {
-                        Ok(e) if e.kind() == Some(git2::ObjectType::Tree) => {
-                            sub = self
-                                .repo
-                                .repo
-                                .find_tree(e.id())
-                                .context(|| format!("reading {dir}"))?;
-                            &sub
-                        }
-                        _ => return Ok(Vec::new()),
-                    }
-                };
-                tree.iter()
+            Source::Tree(_) => match self.folder(dir)? {
+                Some(tree) => tree
+                    .iter()
                     .map(|e| {
                         let mode = e.filemode();
                         Entry {
@@ -237,8 +271,9 @@ impl<'r> Snapshot<'r> {
                                 || mode == i32::from(git2::FileMode::Commit),
                         }
                     })
-                    .collect::<Vec<_>>()
-            }
+                    .collect::<Vec<_>>(),
+                None => return Ok(Vec::new()),
+            },
             Source::WorkTree(root) => {
                 let path = root.join(dir);
                 let read = match std::fs::read_dir(&path) {
@@ -306,9 +341,14 @@ impl<'r> Snapshot<'r> {
     /// Whether a file exists at `path`.
     pub fn exists(&self, path: &str) -> bool {
         match &self.source {
-            Source::Tree(tree) => tree
-                .get_path(std::path::Path::new(path))
-                .is_ok_and(|e| e.kind() == Some(git2::ObjectType::Blob)),
+            Source::Tree(_) => {
+                // A walk of changes found nothing but maybe a folder here.
+                if let Some(None) = self.files.borrow().get(path.trim_matches('/')) {
+                    return false;
+                }
+                self.tree_entry(path)
+                    .is_some_and(|(_, _, kind)| kind == Some(git2::ObjectType::Blob))
+            }
             Source::WorkTree(root) => {
                 std::fs::symlink_metadata(root.join(path)).is_ok_and(|m| m.is_file())
             }
@@ -321,20 +361,20 @@ impl<'r> Snapshot<'r> {
         let shown = self.display_path(path);
         let fail = |message: String| Diagnostic::file_level(shown.clone(), message);
         match &self.source {
-            Source::Tree(tree) => {
-                let entry = tree
-                    .get_path(std::path::Path::new(path))
-                    .map_err(|_| fail("no such file".into()))?;
+            Source::Tree(_) => {
+                let (id, mode, kind) = self
+                    .tree_entry(path)
+                    .ok_or_else(|| fail("no such file".into()))?;
                 // A committed symlink's blob is its target path: never read it as YAML.
-                if entry.filemode() == i32::from(git2::FileMode::Link) {
+                if mode == i32::from(git2::FileMode::Link) {
                     return Err(fail(
                         "a symbolic link; registry files must be regular files".into(),
                     ));
                 }
-                if entry.kind() != Some(git2::ObjectType::Blob) {
+                if kind != Some(git2::ObjectType::Blob) {
                     return Err(fail("not a regular file".into()));
                 }
-                match self.repo.read_blob(entry.id(), MAX_FILE_BYTES) {
+                match self.repo.read_blob(id, MAX_FILE_BYTES) {
                     Ok(Ok(bytes)) => Ok(bytes),
                     Ok(Err(size)) => {
                         Err(load::yaml_diagnostic(&shown, "", registry::too_large(size)))
@@ -438,5 +478,425 @@ impl<'r> Snapshot<'r> {
             .filter(|e| e.is_dir)
             .map(|e| e.name)
             .collect())
+    }
+}
+
+/// One entry that differs between two versions of a folder: its id and
+/// mode on each side where it exists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChangedEntry {
+    name: String,
+    old: Option<(git2::Oid, i32)>,
+    new: Option<(git2::Oid, i32)>,
+}
+
+/// Whether a tree entry's mode is a folder's.
+fn is_folder(mode: i32) -> bool {
+    mode & 0o170000 == 0o040000
+}
+
+/// One entry of a tree object as Git stores it: `<mode> <name>\0<id>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RawEntry<'a> {
+    mode: i32,
+    name: &'a [u8],
+    id: git2::Oid,
+}
+
+/// The entry of a tree object starting at `pos`, and where the next one
+/// starts; None at the end or where the object is malformed.
+fn raw_entry(data: &[u8], pos: usize) -> Option<(RawEntry<'_>, usize)> {
+    let rest = data.get(pos..)?;
+    let space = rest.iter().take(8).position(|&b| b == b' ')?;
+    let mut mode = 0i32;
+    for &digit in &rest[..space] {
+        if !(b'0'..=b'7').contains(&digit) {
+            return None;
+        }
+        mode = mode * 8 + i32::from(digit - b'0');
+    }
+    let name_start = space + 1;
+    let nul = name_start + rest.get(name_start..)?.iter().position(|&b| b == 0)?;
+    let id = git2::Oid::from_bytes(rest.get(nul + 1..nul + 21)?).ok()?;
+    let entry = RawEntry {
+        mode,
+        name: &rest[name_start..nul],
+        id,
+    };
+    Some((entry, pos + nul + 21))
+}
+
+/// Every entry of a tree object, or None when it is malformed.
+fn raw_entries(data: &[u8], from: usize, to: usize) -> Option<Vec<RawEntry<'_>>> {
+    let mut out = Vec::new();
+    let mut pos = from;
+    while pos < to {
+        let (entry, next) = raw_entry(data, pos)?;
+        out.push(entry);
+        pos = next;
+    }
+    (pos == to).then_some(out)
+}
+
+/// How many leading bytes `a` and `b` share.
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    const CHUNK: usize = 4096;
+    let n = a.len().min(b.len());
+    let mut at = 0;
+    // Whole chunks by memcmp, then the differing chunk byte by byte.
+    while at + CHUNK <= n && a[at..at + CHUNK] == b[at..at + CHUNK] {
+        at += CHUNK;
+    }
+    at + a[at..n]
+        .iter()
+        .zip(&b[at..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// How many trailing bytes `a` and `b` share, at most `limit`.
+fn common_suffix(a: &[u8], b: &[u8], limit: usize) -> usize {
+    const CHUNK: usize = 4096;
+    let n = a.len().min(b.len()).min(limit);
+    let (la, lb) = (a.len(), b.len());
+    let mut at = 0;
+    while at + CHUNK <= n && a[la - at - CHUNK..la - at] == b[lb - at - CHUNK..lb - at] {
+        at += CHUNK;
+    }
+    while at < n && a[la - at - 1] == b[lb - at - 1] {
+        at += 1;
+    }
+    at
+}
+
+/// The entries that differ between two versions of a folder (raw tree
+/// objects), or None when one of them is malformed.
+///
+/// A commit changes few entries of a large folder, and both versions are
+/// the same bytes before and after what changed: the shared prefix and
+/// suffix are found by comparing bytes (memcmp), and only the entries in
+/// between are read and compared by name. This relies on nothing but the
+/// bytes (not on the entries being sorted): equal bytes from an entry
+/// boundary on are equal entries. Adding a run whose name sorts last (the
+/// default names sort by time) reads no entry of the folder at all.
+fn raw_changes(old: &[u8], new: &[u8]) -> Option<Vec<ChangedEntry>> {
+    let (la, lb) = (old.len(), new.len());
+    let shared = common_prefix(old, new);
+    // The last entry boundary within the shared prefix: the end of a side
+    // that is wholly shared is one; otherwise walk the entries up to it.
+    let start = if shared == la || shared == lb {
+        shared
+    } else {
+        let mut pos = 0;
+        loop {
+            match raw_entry(old, pos) {
+                Some((_, next)) if next <= shared => pos = next,
+                Some(_) => break pos,
+                None => return None,
+            }
+        }
+    };
+    let tail = common_suffix(old, new, la.min(lb) - start);
+    // Read entries after `start` on each side until the rest of both sides
+    // starts at entry boundaries inside the shared suffix: the same bytes.
+    let (mut x, mut y) = (start, start);
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    while !(la - x == lb - y && la - x <= tail) {
+        if la - x >= lb - y {
+            let (entry, next) = raw_entry(old, x)?;
+            removed.push(entry);
+            x = next;
+        }
+        if lb - y > la - x || (la - x == lb - y && la - x > tail) {
+            let (entry, next) = raw_entry(new, y)?;
+            added.push(entry);
+            y = next;
+        }
+    }
+    Some(pair_up(&removed, &added))
+}
+
+/// Entries of two lists that differ, by name (either list may be unsorted).
+fn pair_up(old: &[RawEntry<'_>], new: &[RawEntry<'_>]) -> Vec<ChangedEntry> {
+    type Sides = (Option<(git2::Oid, i32)>, Option<(git2::Oid, i32)>);
+    // A file and a folder of the same name are two entries (Git sorts them
+    // apart), as in libgit2's view of a tree.
+    let mut by_name: std::collections::BTreeMap<(&[u8], bool), Sides> =
+        std::collections::BTreeMap::new();
+    for e in old {
+        by_name.entry((e.name, is_folder(e.mode))).or_default().0 = Some((e.id, e.mode));
+    }
+    for e in new {
+        by_name.entry((e.name, is_folder(e.mode))).or_default().1 = Some((e.id, e.mode));
+    }
+    by_name
+        .into_iter()
+        // Only another id is a change (a mode alone is not, as before).
+        .filter(|(_, (a, b))| a.map(|(id, _)| id) != b.map(|(id, _)| id))
+        .map(|((name, _), (old, new))| ChangedEntry {
+            name: String::from_utf8_lossy(name).into_owned(),
+            old,
+            new,
+        })
+        .collect()
+}
+
+thread_local! {
+    /// The folders (raw tree objects) read last, by id: a history walk
+    /// reads each version of a folder as one commit's new side and again as
+    /// the next commit's old side. Bounded by [`RAW_TREE_CACHE_BYTES`].
+    static RAW_TREES: RefCell<std::collections::VecDeque<(git2::Oid, std::rc::Rc<[u8]>)>> =
+        const { RefCell::new(std::collections::VecDeque::new()) };
+}
+
+const RAW_TREE_CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// A tree object's bytes, from the small cache or the object database.
+fn raw_tree(repo: &Repo, id: git2::Oid) -> Option<std::rc::Rc<[u8]>> {
+    if let Some(found) = RAW_TREES.with(|cache| {
+        cache
+            .borrow()
+            .iter()
+            .find(|(cached, _)| *cached == id)
+            .map(|(_, data)| data.clone())
+    }) {
+        return Some(found);
+    }
+    let odb = repo.repo.odb().ok()?;
+    let object = odb.read(id).ok()?;
+    if object.kind() != git2::ObjectType::Tree {
+        return None;
+    }
+    let data: std::rc::Rc<[u8]> = std::rc::Rc::from(object.data());
+    RAW_TREES.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        cache.push_back((id, data.clone()));
+        let mut total: usize = cache.iter().map(|(_, d)| d.len()).sum();
+        while total > RAW_TREE_CACHE_BYTES || cache.len() > 32 {
+            match cache.pop_front() {
+                Some((_, d)) => total -= d.len(),
+                None => break,
+            }
+        }
+    });
+    Some(data)
+}
+
+/// The entries that differ between two versions of a folder, by tree id
+/// (None: the folder is absent on that side).
+fn folder_changes(
+    repo: &Repo,
+    old: Option<git2::Oid>,
+    new: Option<git2::Oid>,
+) -> Result<Vec<ChangedEntry>, GitError> {
+    let read = |id: Option<git2::Oid>| -> Result<Option<std::rc::Rc<[u8]>>, GitError> {
+        match id {
+            None => Ok(None),
+            Some(id) => raw_tree(repo, id).map(Some).ok_or_else(|| GitError::Io {
+                context: format!("reading the tree {id}"),
+                source: std::io::Error::other("not a readable tree object"),
+            }),
+        }
+    };
+    let (a, b) = (read(old)?, read(new)?);
+    let changes = match (&a, &b) {
+        (Some(a), Some(b)) => raw_changes(a, b),
+        (None, Some(b)) => raw_entries(b, 0, b.len()).map(|e| pair_up(&[], &e)),
+        (Some(a), None) => raw_entries(a, 0, a.len()).map(|e| pair_up(&e, &[])),
+        (None, None) => Some(Vec::new()),
+    };
+    changes.ok_or_else(|| GitError::Io {
+        context: "comparing two versions of a folder".into(),
+        source: std::io::Error::other("a malformed tree object"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{BTreeMap, BTreeSet};
+
+    /// Writes `files` (path → content) as a tree and returns a commit of it.
+    fn commit(repo: &git2::Repository, files: &BTreeMap<String, String>) -> git2::Oid {
+        fn tree(
+            repo: &git2::Repository,
+            files: &BTreeMap<String, String>,
+            prefix: &str,
+        ) -> git2::Oid {
+            let mut builder = repo.treebuilder(None).unwrap();
+            let mut dirs = BTreeSet::new();
+            for (path, content) in files {
+                let Some(rest) = path.strip_prefix(prefix) else {
+                    continue;
+                };
+                match rest.split_once('/') {
+                    Some((dir, _)) => {
+                        dirs.insert(dir.to_owned());
+                    }
+                    None => {
+                        let blob = repo.blob(content.as_bytes()).unwrap();
+                        builder.insert(rest, blob, 0o100644).unwrap();
+                    }
+                }
+            }
+            for dir in dirs {
+                let id = tree(repo, files, &format!("{prefix}{dir}/"));
+                builder.insert(&dir, id, 0o040000).unwrap();
+            }
+            builder.write().unwrap()
+        }
+        let id = tree(repo, files, "");
+        let tree = repo.find_tree(id).unwrap();
+        let signature = git2::Signature::now("t", "t@example.com").unwrap();
+        repo.commit(None, &signature, &signature, "state", &tree, &[])
+            .unwrap()
+    }
+
+    /// Paths whose content differs, computed from the flat lists.
+    fn expected(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Vec<String> {
+        let paths: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+        paths
+            .into_iter()
+            .filter(|p| a.get(*p) != b.get(*p))
+            .cloned()
+            .collect()
+    }
+
+    /// Names that sort differently as files and as folders (`a` < `a.b` < `a/`).
+    fn files() -> impl Strategy<Value = BTreeMap<String, String>> {
+        let name = prop_oneof![
+            Just("a"),
+            Just("a.b"),
+            Just("a-b"),
+            Just("a0"),
+            Just("b"),
+            Just("ab")
+        ];
+        let path = proptest::collection::vec(name, 1..4).prop_map(|parts| parts.join("/"));
+        proptest::collection::btree_map(path, "[xy]", 0..12).prop_map(|files| {
+            // A path cannot be both a file and a folder: keep the first.
+            let mut kept: BTreeMap<String, String> = BTreeMap::new();
+            for (path, content) in files {
+                let clash = kept.keys().any(|k| {
+                    path.starts_with(&format!("{k}/")) || k.starts_with(&format!("{path}/"))
+                });
+                if !clash {
+                    kept.insert(path, content);
+                }
+            }
+            kept
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+        /// The one-pass merge of sorted entries finds exactly the paths whose
+        /// content differs, files turned into folders and back included.
+        #[test]
+        fn changed_paths_are_the_differing_files(a in files(), b in files()) {
+            let dir = tempfile::tempdir().unwrap();
+            let git = git2::Repository::init(dir.path()).unwrap();
+            let (ca, cb) = (commit(&git, &a), commit(&git, &b));
+            let repo = Repo::discover(dir.path()).unwrap();
+            let (ca, cb) = (repo.repo.find_commit(ca).unwrap(), repo.repo.find_commit(cb).unwrap());
+            let before = Snapshot::of_commit(&repo, &ca).unwrap().unwrap();
+            let after = Snapshot::of_commit(&repo, &cb).unwrap().unwrap();
+            prop_assert_eq!(after.changed_paths(Some(&before)).unwrap(), expected(&a, &b));
+            let empty = BTreeMap::new();
+            prop_assert_eq!(after.changed_paths(None).unwrap(), expected(&empty, &b));
+            // Reads after the walk see each snapshot's own files.
+            for (path, content) in &a {
+                prop_assert_eq!(before.read(path).unwrap(), content.as_bytes());
+                prop_assert!(before.exists(path));
+            }
+            for (path, content) in &b {
+                prop_assert_eq!(after.read(path).unwrap(), content.as_bytes());
+                prop_assert_eq!(after.exists(path), true);
+                prop_assert_eq!(before.exists(path), a.contains_key(path));
+            }
+        }
+    }
+
+    /// A tree object from `(mode, name, id byte)` entries, in the given order.
+    fn raw(entries: &[(&str, &str, u8)]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (mode, name, id) in entries {
+            out.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            out.extend_from_slice(&[*id; 20]);
+        }
+        out
+    }
+
+    fn names(changes: &[ChangedEntry]) -> Vec<(&str, bool, bool)> {
+        changes
+            .iter()
+            .map(|c| (c.name.as_str(), c.old.is_some(), c.new.is_some()))
+            .collect()
+    }
+
+    #[test]
+    fn raw_changes_read_only_what_differs() {
+        let old = raw(&[("100644", "a", 1), ("100644", "b", 2), ("40000", "c", 3)]);
+        // Appended, inserted, changed, removed, and a file turned folder.
+        // (the new folder, the changes: name, on the old side, on the new side)
+        type Case<'a> = (Vec<u8>, Vec<(&'a str, bool, bool)>);
+        let cases: [Case<'_>; 5] = [
+            (
+                raw(&[
+                    ("100644", "a", 1),
+                    ("100644", "b", 2),
+                    ("40000", "c", 3),
+                    ("100644", "d", 4),
+                ]),
+                vec![("d", false, true)],
+            ),
+            (
+                raw(&[
+                    ("100644", "a", 1),
+                    ("100644", "a0", 9),
+                    ("100644", "b", 2),
+                    ("40000", "c", 3),
+                ]),
+                vec![("a0", false, true)],
+            ),
+            (
+                raw(&[("100644", "a", 1), ("100644", "b", 7), ("40000", "c", 3)]),
+                vec![("b", true, true)],
+            ),
+            (
+                raw(&[("100644", "a", 1), ("40000", "c", 3)]),
+                vec![("b", true, false)],
+            ),
+            (
+                raw(&[("100644", "a", 1), ("40000", "b", 2), ("40000", "c", 3)]),
+                vec![("b", true, false), ("b", false, true)],
+            ),
+        ];
+        for (new, expected) in cases {
+            let changes = raw_changes(&old, &new).unwrap();
+            assert_eq!(names(&changes), expected);
+            // The other way round, each change is reversed.
+            let back = raw_changes(&new, &old).unwrap();
+            let reversed: Vec<_> = expected.iter().map(|(n, a, b)| (*n, *b, *a)).collect();
+            assert_eq!(names(&back), reversed);
+        }
+    }
+
+    #[test]
+    fn raw_changes_need_no_order_and_refuse_malformed_trees() {
+        // Unsorted (Git never writes one): still compared by name.
+        let old = raw(&[("100644", "z", 1), ("100644", "a", 2)]);
+        let new = raw(&[("100644", "a", 2), ("100644", "z", 1)]);
+        assert_eq!(raw_changes(&old, &new).unwrap(), Vec::new());
+        for broken in [
+            b"100644 a".to_vec(),
+            b"10x644 a\0aaaaaaaaaaaaaaaaaaaa".to_vec(),
+            b"100644 a\0short".to_vec(),
+        ] {
+            assert_eq!(raw_changes(&old, &broken), None, "{broken:?}");
+            assert_eq!(raw_entries(&broken, 0, broken.len()), None);
+        }
     }
 }

@@ -5,8 +5,8 @@
 //! regent makes and a pull-request branch that changes one model.
 
 use regent::registry::{
-    Config, Gate, ModelFile, RunFile, RunSource, RunStatus, VersionArtifact, VersionFile,
-    VersionStatus, to_yaml,
+    Config, Gate, MetricPoint, ModelFile, RunFile, RunSource, RunStatus, VersionArtifact,
+    VersionFile, VersionStatus, to_yaml,
 };
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -318,6 +318,115 @@ pub fn generate(dir: &Path, shape: Shape) -> std::io::Result<Generated> {
         production,
         promotable: shape.versions_per_model.saturating_sub(1).max(1),
     })
+}
+
+/// One experiment of `runs` runs, each logged in its own commit with the
+/// trailers `regent run log` writes, and `steps` steps of history for each
+/// of its two metrics (0 for none). Returns the number of commits.
+pub fn generate_experiment(dir: &Path, runs: u64, steps: u64) -> std::io::Result<u64> {
+    let git = |args: &[&str]| Command::new("git").arg("-C").arg(dir).args(args).status();
+    git(&["init", "-q", "-b", "main"])?;
+    let mut child = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["fast-import", "--quiet", "--done"])
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let stdin = child.stdin.take().expect("piped stdin");
+    let mut s = Stream {
+        out: BufWriter::with_capacity(1 << 20, stdin),
+        mark: 0,
+        time: 1_700_000_000,
+    };
+    s.commit(
+        "main",
+        "init regent registry",
+        &[
+            ("Regent-Event", "init".into()),
+            ("Regent-Actor", "bench".into()),
+        ],
+        &[
+            (
+                "regent.yaml".into(),
+                erased::Yaml::yaml(&config(), "regent"),
+            ),
+            ("models/.gitkeep".into(), String::new()),
+            ("experiments/.gitkeep".into(), String::new()),
+        ],
+    )?;
+    let experiment = "exp";
+    for r in 0..runs {
+        let name = format!("run-{r:06}");
+        let acc = accuracy(r % 100, r / 100 + 1);
+        let curve = |end: f64| -> Vec<MetricPoint> {
+            (0..steps)
+                .map(|step| MetricPoint {
+                    step,
+                    value: end + (1.0 - end) / (step + 1) as f64,
+                    timestamp: None,
+                })
+                .collect()
+        };
+        let history: BTreeMap<String, Vec<MetricPoint>> = if steps == 0 {
+            BTreeMap::new()
+        } else {
+            [
+                ("accuracy".to_owned(), curve(acc)),
+                ("loss".to_owned(), curve(1.0 - acc)),
+            ]
+            .into()
+        };
+        let run = RunFile {
+            name: name.clone(),
+            experiment: experiment.to_owned(),
+            status: RunStatus::Finished,
+            start_time: timestamp(s.time),
+            end_time: Some(timestamp(s.time + 30)),
+            user: "bench".into(),
+            source: Some(RunSource {
+                commit: Some("0".repeat(40)),
+                branch: Some("main".into()),
+                ..RunSource::default()
+            }),
+            params: [
+                ("lr".to_owned(), format!("{}", 0.001 * (r % 10 + 1) as f64)),
+                ("optimizer".to_owned(), "adam".to_owned()),
+            ]
+            .into(),
+            metrics: [("accuracy".to_owned(), acc), ("loss".to_owned(), 1.0 - acc)].into(),
+            history,
+            artifacts: Vec::new(),
+            environment: None,
+            tags: BTreeMap::new(),
+            note: None,
+            extensions: Default::default(),
+        };
+        s.commit(
+            "main",
+            &format!("log run {experiment}/{name}"),
+            &[
+                ("Regent-Event", "run".into()),
+                ("Regent-Experiment", experiment.to_owned()),
+                ("Regent-Run", name.clone()),
+                ("Regent-Actor", "bench".into()),
+            ],
+            &[(
+                format!("experiments/{experiment}/{name}.yaml"),
+                erased::Yaml::yaml(&run, "run"),
+            )],
+        )?;
+    }
+    writeln!(s.out, "done")?;
+    s.out.flush()?;
+    drop(s);
+    let status = child.wait()?;
+    if !status.success() {
+        return Err(std::io::Error::other("git fast-import failed"));
+    }
+    git(&["checkout", "-q", "-f", "main"])?;
+    git(&["config", "user.name", "Bench"])?;
+    git(&["config", "user.email", "bench@example.com"])?;
+    Ok(runs + 1)
 }
 
 /// Serialising any registry type through one small trait object.

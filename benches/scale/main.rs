@@ -4,13 +4,19 @@
 //!
 //!     cargo bench --bench scale                         # 1k and 10k versions
 //!     cargo bench --bench scale -- --sizes 1000,10000,100000 --runs 5
+//!     cargo bench --bench scale -- --sizes none --experiment 5000,10000,20000,50000 --runs 3
+//!     cargo bench --bench scale -- --sizes none --experiment 2000 --steps 1000
+//!
+//! `--experiment N,…` generates one experiment of N runs, each its own
+//! `run log` commit (`--steps S`: S history steps per metric and run), and
+//! times `run list` and a cold `history` over it.
 //!
 //! Timings are medians of warm whole-process runs of the release binary.
 
 mod generate;
 mod measure;
 
-use generate::{Shape, generate};
+use generate::{Shape, generate, generate_experiment};
 use measure::{Case, format, median, peak_memory_mib};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,19 +32,16 @@ struct Row {
 
 fn main() {
     let mut sizes = vec![1_000u64, 10_000];
+    let mut experiments: Vec<u64> = Vec::new();
+    let mut steps = 0u64;
     let mut runs = 5usize;
     let mut keep: Option<PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--sizes" => {
-                sizes = args
-                    .next()
-                    .expect("--sizes N,N")
-                    .split(',')
-                    .map(|n| n.trim().parse().expect("a number of versions"))
-                    .collect()
-            }
+            "--sizes" => sizes = numbers(&args.next().expect("--sizes N,N")),
+            "--experiment" => experiments = numbers(&args.next().expect("--experiment N,N")),
+            "--steps" => steps = args.next().expect("--steps N").parse().expect("a number"),
             "--runs" => runs = args.next().expect("--runs N").parse().expect("a number"),
             // Keep the generated registries under DIR (for profiling).
             "--keep" => keep = Some(PathBuf::from(args.next().expect("--keep DIR"))),
@@ -85,6 +88,91 @@ fn main() {
             println!("\n`validate` peak memory: {mib:.0} MiB\n");
         }
     }
+    if !experiments.is_empty() {
+        measure_experiments(&experiments, steps, runs, &regent, keep.as_deref());
+    }
+}
+
+/// `1000,10000` (or `none`) as numbers.
+fn numbers(list: &str) -> Vec<u64> {
+    if list == "none" {
+        return Vec::new();
+    }
+    list.split(',')
+        .map(|n| n.trim().parse().expect("a number"))
+        .collect()
+}
+
+/// One experiment of N runs, each its own `run log` commit: `run list` and a
+/// cold `history` must cost time linear in N.
+fn measure_experiments(sizes: &[u64], steps: u64, runs: usize, regent: &Path, keep: Option<&Path>) {
+    println!(
+        "## One experiment, one `run log` commit per run ({steps} history steps per metric)\n"
+    );
+    println!(
+        "| runs | generated | `run list --sort accuracy` | per run | `run list` peak | `history` (cold) | per run | `git log -- experiments` |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let git = which("git");
+    for &n in sizes {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let repo = match keep {
+            Some(base) => base.join(format!("experiment-{n}-{steps}")),
+            None => dir.path().join("registry"),
+        };
+        std::fs::create_dir_all(&repo).unwrap();
+        let start = Instant::now();
+        generate_experiment(&repo, n, steps).expect("generating the experiment");
+        let generated = start.elapsed();
+        let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<String>>();
+        let list_args = s(&["run", "list", "exp", "--sort", "accuracy", "--limit", "10"]);
+        let list = median(
+            &repo,
+            &Case {
+                program: regent,
+                args: list_args.clone(),
+                reset: None,
+                stdin: None,
+            },
+            runs,
+        );
+        let peak = peak_memory_mib(&repo, regent, &list_args)
+            .map_or_else(String::new, |mib| format!("{mib:.0} MiB"));
+        let drop_cache = || {
+            let _ = std::fs::remove_dir_all(repo.join(".git/regent/history-v1"));
+        };
+        let history = median(
+            &repo,
+            &Case {
+                program: regent,
+                args: s(&["history", "--json"]),
+                reset: Some(&drop_cache),
+                stdin: None,
+            },
+            runs,
+        );
+        let raw = median(
+            &repo,
+            &Case {
+                program: &git,
+                args: s(&["log", "--format=%H", "--", "experiments"]),
+                reset: None,
+                stdin: None,
+            },
+            runs,
+        );
+        let per_run = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6 / n as f64);
+        println!(
+            "| {n} | {} | {} | {} | {peak} | {} | {} | {} |",
+            format(generated),
+            format(list),
+            per_run(list),
+            format(history),
+            per_run(history),
+            format(raw)
+        );
+    }
+    println!();
 }
 
 fn measure_all(

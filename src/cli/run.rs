@@ -308,7 +308,13 @@ fn run_json(run: &RunFile) -> serde_json::Value {
 }
 
 /// Loads the runs of one experiment (or all), failing on any broken file.
-fn load_runs(snapshot: &Snapshot<'_>, experiment: Option<&str>) -> CliResult<Vec<RunFile>> {
+///
+/// Each run is kept without its per-step `history`, which can be most of a
+/// run file and is never filtered, sorted or shown in a table: 50,000 runs
+/// with long histories would otherwise all be in memory at once. Output
+/// that shows the history (`--json`) reads each printed run again
+/// ([`FullRuns`]).
+fn load_runs(snapshot: &Snapshot<'_>, experiment: Option<&str>) -> CliResult<Vec<Listed>> {
     let experiments = match experiment {
         Some(e) => {
             names::check(NameKind::Experiment, e)?;
@@ -321,7 +327,15 @@ fn load_runs(snapshot: &Snapshot<'_>, experiment: Option<&str>) -> CliResult<Vec
     for experiment in &experiments {
         for name in snapshot.run_names(experiment)? {
             match snapshot.run(experiment, &name) {
-                Ok(run) => runs.push(run.value),
+                Ok(run) => {
+                    let mut run = run.value;
+                    let history = !std::mem::take(&mut run.history).is_empty();
+                    runs.push(Listed {
+                        run,
+                        path: Layout::run(experiment, &name),
+                        history,
+                    });
+                }
                 Err(d) => problems.extend(d),
             }
         }
@@ -385,10 +399,11 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
         ctx.info(format!("warning: no run has a field `{missing}`"));
     }
     if let Some(query) = &query {
-        runs.retain(|run| query.matches(&|path| field(run, path)));
+        runs.retain(|listed| query.matches(&|path| field(&listed.run, path)));
     }
     match &args.sort {
         Some(metric) => runs.sort_by(|a, b| {
+            let (a, b) = (&a.run, &b.run);
             let (x, y) = (a.metrics.get(metric), b.metrics.get(metric));
             match (x, y) {
                 (Some(x), Some(y)) if args.asc => x.total_cmp(y),
@@ -401,6 +416,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
         }),
         // Newest first, like MLflow's run list.
         None => runs.sort_by(|a, b| {
+            let (a, b) = (&a.run, &b.run);
             b.start_time
                 .cmp(&a.start_time)
                 .then_with(|| b.name.cmp(&a.name))
@@ -412,10 +428,13 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
 
     let mut out = std::io::stdout().lock();
     match ctx.format {
-        Format::Json => {
-            let values: Vec<_> = runs.iter().map(run_json).collect();
-            write_json(&mut out, &values)?;
-        }
+        Format::Json => write_json(
+            &mut out,
+            &FullRuns {
+                snapshot: &snapshot,
+                runs: &runs,
+            },
+        )?,
         Format::Human => {
             if runs.is_empty() {
                 ctx.info("No runs.");
@@ -428,7 +447,7 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
             for i in 0..metrics.len() {
                 table = table.align_right(3 + i);
             }
-            for run in &runs {
+            for Listed { run, .. } in &runs {
                 let mut row = vec![
                     run.id(),
                     run.status.as_str().to_owned(),
@@ -448,8 +467,46 @@ fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
     Ok(())
 }
 
+/// Listed runs as JSON, each run that has a history read again whole as it
+/// is written, so that only one run's history is in memory at a time.
+struct FullRuns<'a, 's> {
+    snapshot: &'a Snapshot<'s>,
+    runs: &'a [Listed],
+}
+
+/// A listed run (without its history), the file it was read from, and
+/// whether that file has a history.
+struct Listed {
+    run: RunFile,
+    path: String,
+    history: bool,
+}
+
+impl serde::Serialize for FullRuns<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = serializer.serialize_seq(Some(self.runs.len()))?;
+        for listed in self.runs {
+            if !listed.history {
+                seq.serialize_element(&run_json(&listed.run))?;
+                continue;
+            }
+            // The same Git objects as a moment ago: it loads as it did then.
+            let run = self
+                .snapshot
+                .load::<RunFile>("run", &listed.path)
+                .map_err(|d| {
+                    let first = d.first().map(ToString::to_string).unwrap_or_default();
+                    S::Error::custom(format!("reading {} again: {first}", listed.path))
+                })?;
+            seq.serialize_element(&run_json(&run.value))?;
+        }
+        seq.end()
+    }
+}
+
 /// `metrics.*`, `params.*` and `tags.*` fields that no run has: likely typos.
-fn unknown_fields(runs: &[RunFile], query: Option<&Query>, sort: Option<&str>) -> Vec<String> {
+fn unknown_fields(runs: &[Listed], query: Option<&Query>, sort: Option<&str>) -> Vec<String> {
     if runs.is_empty() {
         return Vec::new();
     }
@@ -463,7 +520,7 @@ fn unknown_fields(runs: &[RunFile], query: Option<&Query>, sort: Option<&str>) -
             let group = f.split('.').next().unwrap_or_default();
             matches!(group, "metrics" | "params" | "tags" | "source") || !f.contains('.')
         })
-        .filter(|f| runs.iter().all(|run| field(run, f).is_none()))
+        .filter(|f| runs.iter().all(|listed| field(&listed.run, f).is_none()))
         .filter(|f| !matches!(f.as_str(), "end_time" | "note"))
         .collect::<BTreeSet<_>>()
         .into_iter()
@@ -471,8 +528,8 @@ fn unknown_fields(runs: &[RunFile], query: Option<&Query>, sort: Option<&str>) -
 }
 
 /// Which metrics get a column: the sort metric first, then the others, at most six.
-fn metric_columns(runs: &[RunFile], sort: Option<&str>) -> Vec<String> {
-    let all: BTreeSet<&String> = runs.iter().flat_map(|r| r.metrics.keys()).collect();
+fn metric_columns(runs: &[Listed], sort: Option<&str>) -> Vec<String> {
+    let all: BTreeSet<&String> = runs.iter().flat_map(|l| l.run.metrics.keys()).collect();
     let mut columns: Vec<String> = sort.map(str::to_owned).into_iter().collect();
     for m in all {
         if columns.len() >= 6 {

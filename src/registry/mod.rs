@@ -8,4 +8,7 @@ mod yaml;
 
 pub use layout::{FileKind, Layout, classify};
 pub use types::*;
-pub use yaml::{MAX_FILE_BYTES, YamlError, modeline, parse_value, text_of, to_yaml, too_large};
+pub use yaml::{
+    MAX_FILE_BYTES, MAX_NODES, YamlError, count_json_nodes, decode, modeline, parse_value,
+    text_of, to_yaml, too_large,
+};

@@ -1,15 +1,29 @@
 //! Reading and writing registry YAML.
 //!
 //! Reading is defensive: a size cap before anything is read, UTF-8 checked
-//! with a position, serde_yaml's own limits against alias bombs and deep
-//! nesting, and a conversion to JSON values (for the schema) that refuses what
-//! JSON cannot hold (NaN, infinities, tags, complex keys) with the path to it.
+//! with a position, a cap on the number of nodes (counted by a streaming
+//! pass, aliases as what they repeat) before serde_yaml builds any, serde_yaml's
+//! own limits against alias bombs and deep nesting, and a conversion to JSON
+//! values (for the schema) that refuses what JSON cannot hold (NaN,
+//! infinities, tags, complex keys) with the path to it.
 
 use crate::yaml_location::Step;
 use serde::Serialize;
 
 /// No registry file is legitimately this large; refusing early keeps memory bounded.
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// The most YAML nodes (mapping keys, values and sequence items; an alias
+/// counts as every node it repeats) a registry file may hold.
+///
+/// serde_yaml keeps every parse event of a document (about 100 bytes each,
+/// two per mapping or sequence) and then a tree of values, so memory follows
+/// the number of nodes, not the bytes: a 16 MiB file of `[[],[],…]` has 5
+/// million nodes and took 1.4 GB to read. Capped, reading any file takes at
+/// most about 4 times its size plus 70 MB (see the README, "Files"). A real
+/// registry file has hundreds of nodes; a run with a history has about 5 per
+/// step (50,000 steps in all fit).
+pub const MAX_NODES: usize = 250_000;
 
 /// Where a YAML problem is: a position serde_yaml gave, or a path into the
 /// document that the caller locates in the text.
@@ -48,8 +62,17 @@ pub fn to_yaml<T: Serialize>(schema_name: &str, value: &T) -> Result<String, ser
     Ok(format!("{}\n{body}", modeline(schema_name)))
 }
 
-/// Checks size and encoding, strips a BOM, and returns the text.
+/// Checks size, encoding and the number of YAML nodes ([`MAX_NODES`]),
+/// strips a BOM, and returns the text: the one way registry YAML is read.
 pub fn text_of(bytes: &[u8]) -> Result<&str, YamlError> {
+    let text = decode(bytes)?;
+    count_nodes(text)?;
+    Ok(text)
+}
+
+/// Checks size and encoding, strips a BOM, and returns the text (for JSON,
+/// whose nodes [`count_json_nodes`] bounds instead).
+pub fn decode(bytes: &[u8]) -> Result<&str, YamlError> {
     if bytes.len() as u64 > MAX_FILE_BYTES {
         return Err(too_large(bytes.len() as u64));
     }
@@ -73,6 +96,157 @@ pub fn text_of(bytes: &[u8]) -> Result<&str, YamlError> {
         }
     };
     Ok(text.strip_prefix('\u{feff}').unwrap_or(text))
+}
+
+/// Refuses a YAML text with more than [`MAX_NODES`] nodes, located at the
+/// node that passes the limit, before serde_yaml reads it.
+///
+/// A streaming pass of yaml-rust2's parser: one event at a time, nothing
+/// kept but the open collections and the size of each anchored node, so it
+/// costs time linear in the text and memory independent of it. A text of at
+/// most `MAX_NODES / 2` bytes without a `*` (no alias) cannot hold more
+/// nodes than that and is not scanned. Where yaml-rust2 finds a syntax error
+/// it cannot count on: serde_yaml gets the text (and reports the error in
+/// its own words) only if what follows cannot hold more nodes than allowed.
+fn count_nodes(text: &str) -> Result<(), YamlError> {
+    use yaml_rust2::parser::{Event, Parser};
+    if text.len() < MAX_NODES / 2 && !text.contains('*') {
+        return Ok(());
+    }
+    let at = |mark: &yaml_rust2::scanner::Marker, message: String| YamlError::At {
+        line: mark.line().max(1),
+        // yaml-rust2 counts columns from 0.
+        column: mark.col() + 1,
+        message,
+    };
+    let mut parser = Parser::new_from_str(text);
+    let mut nodes: usize = 0;
+    // Open collections: the count when each began and its anchor (0: none).
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    // Anchor id -> the nodes an alias to it repeats.
+    let mut anchored: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    loop {
+        let (event, mark) = match parser.next_token() {
+            Ok(next) => next,
+            Err(e) => {
+                let mark = e.marker();
+                let rest = text
+                    .split_inclusive('\n')
+                    .skip(mark.line().saturating_sub(1))
+                    .map(str::len)
+                    .sum::<usize>();
+                let tail = &text[text.len() - rest..];
+                // libyaml stops at an alias to no anchor too, having built
+                // no more than was counted.
+                let unknown_anchor = e.info().ends_with("found unknown anchor");
+                if unknown_anchor || (!tail.contains('*') && nodes + 2 * rest + 2 <= MAX_NODES) {
+                    return Ok(());
+                }
+                let message = match e.info() {
+                    "recursion limit exceeded" => {
+                        "nesting is too deep (more than 128 levels)".into()
+                    }
+                    info => format!("invalid YAML: {info}"),
+                };
+                return Err(at(mark, message));
+            }
+        };
+        let (added, alias) = match event {
+            Event::Scalar(_, _, anchor, _) => {
+                if anchor > 0 {
+                    anchored.insert(anchor, 1);
+                }
+                (1, false)
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((nodes, anchor));
+                (1, false)
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((start, anchor)) = open.pop()
+                    && anchor > 0
+                {
+                    anchored.insert(anchor, nodes - start);
+                }
+                (0, false)
+            }
+            // An alias to a node still open (a cycle) counts once; serde_yaml
+            // refuses it by its depth limit.
+            Event::Alias(anchor) => (anchored.get(&anchor).copied().unwrap_or(1), true),
+            Event::StreamEnd => return Ok(()),
+            _ => (0, false),
+        };
+        nodes = nodes.saturating_add(added);
+        if nodes > MAX_NODES {
+            return Err(at(
+                &mark,
+                if alias {
+                    "too many alias expansions (a YAML alias bomb?); registry files need no aliases"
+                        .to_owned()
+                } else {
+                    format!(
+                        "more than {} YAML nodes (keys, values and list items): registry files are summaries; keep long series such as per-step metrics elsewhere",
+                        thousands(MAX_NODES)
+                    )
+                },
+            ));
+        }
+    }
+}
+
+/// Refuses JSON text that may hold more than [`MAX_NODES`] nodes: an upper
+/// bound (one node per `[`, `{`, `,` and `:` outside strings, plus one)
+/// counted in one pass, before serde_json builds any.
+pub fn count_json_nodes(text: &str) -> Result<(), YamlError> {
+    let mut nodes: usize = 1;
+    let (mut in_string, mut escaped) = (false, false);
+    let (mut line, mut column) = (1, 0);
+    for c in text.chars() {
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' | '{' | ',' | ':' => nodes += 1,
+            _ => {}
+        }
+        if nodes > MAX_NODES {
+            return Err(YamlError::At {
+                line,
+                column,
+                message: format!(
+                    "more than {} JSON values: keep long series such as per-step metrics elsewhere",
+                    thousands(MAX_NODES)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `250000` -> `250,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The error for a file over [`MAX_FILE_BYTES`], for callers that see the size
@@ -315,6 +489,81 @@ mod tests {
         let deep = "[".repeat(10_000);
         let err = parse_value(&deep).unwrap_err();
         assert!(format!("{err:?}").contains("too deep"), "{err:?}");
+    }
+
+    #[test]
+    fn counts_nodes_before_serde_yaml_builds_them() {
+        // Just under the limit: read. One more: refused where it is passed.
+        let dense = |n: usize| format!("x: [{}]\n", vec!["[]"; n].join(","));
+        // The mapping, its key, the list and n lists in it.
+        assert!(text_of(dense(MAX_NODES - 3).as_bytes()).is_ok());
+        let err = text_of(dense(MAX_NODES - 2).as_bytes()).unwrap_err();
+        let YamlError::At {
+            line,
+            column,
+            message,
+        } = err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!((line, column), (1, 5 + 3 * (MAX_NODES - 3)));
+        assert!(
+            message.contains("more than 250,000 YAML nodes"),
+            "{message}"
+        );
+        // Block style, mappings and scalars count alike.
+        let block = "- a: 1\n".repeat(MAX_NODES / 3 + 1);
+        assert!(text_of(block.as_bytes()).is_err());
+        // A huge scalar is one node.
+        let scalar = format!("x: {}\n", "y".repeat(4 * MAX_NODES));
+        assert!(text_of(scalar.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn counts_an_alias_as_what_it_repeats() {
+        // 1,000 items repeated 1,000 times: a million nodes from 10 KB.
+        let quadratic = format!(
+            "a: &a [{}]\nb: [{}]\n",
+            vec!["0"; 1000].join(","),
+            vec!["*a"; 1000].join(",")
+        );
+        let err = text_of(quadratic.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, YamlError::At { line: 2, message, .. } if message.contains("alias bomb")),
+            "{err:?}"
+        );
+        // A few aliases are fine (and a `*` inside a string is no alias).
+        let fine = "a: &a [1, 2]\nb: *a\nc: \"**bold**\"\n";
+        assert!(text_of(fine.as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn leaves_syntax_errors_to_serde_yaml_where_it_cannot_count_on() {
+        // A small file broken where no alias follows, and an alias to no
+        // anchor (where serde_yaml stops too): serde_yaml says why.
+        for broken in ["a: [}\nb: 1\n", "a: *b\nc: [*b, *b]\n"] {
+            assert_eq!(text_of(broken.as_bytes()), Ok(broken));
+            assert!(parse_value(broken).is_err());
+        }
+        // A large file broken early: yaml-rust2's reason, located.
+        let large = format!("a: [}}\nb: [{}]\n", vec!["1"; MAX_NODES].join(","));
+        let err = text_of(large.as_bytes()).unwrap_err();
+        assert!(
+            matches!(&err, YamlError::At { line: 1, message, .. } if message.starts_with("invalid YAML")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn bounds_json_values() {
+        let dense = |n: usize| format!("[{}]", vec!["[]"; n].join(","));
+        assert!(count_json_nodes(&dense(MAX_NODES / 2 - 1)).is_ok());
+        assert!(count_json_nodes(&dense(MAX_NODES / 2 + 1)).is_err());
+        // Brackets and commas inside strings are text.
+        let text = format!("{{\"a\": \"{}\\\"\"}}", "[,".repeat(MAX_NODES));
+        assert!(count_json_nodes(&text).is_ok());
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
     }
 
     #[test]

@@ -482,6 +482,114 @@ fn a_huge_scalar_is_read_in_bounded_memory() {
     );
 }
 
+/// The address space `check` gets for a pull request of files near the
+/// 16 MiB limit. Each file is read alone, in at most about 4 times its size
+/// plus 60 MB for the most nodes a file may hold (250,000), so the limit
+/// holds however many such files the pull request adds.
+const PULL_REQUEST_LIMIT_KIB: u64 = 512 * 1024;
+
+/// `head`, then `unit` repeated to about 15.5 MiB (under the 16 MiB limit), then `tail`.
+fn near_limit(head: &str, unit: &str, tail: &str) -> String {
+    let n = (15 * 1024 * 1024 + 512 * 1024 - head.len() - tail.len()) / unit.len();
+    format!("{head}{}{tail}", unit.repeat(n))
+}
+
+/// A pull request that adds files near 16 MiB written to make a YAML reader
+/// build millions of nodes (lists of empty lists, flow and block, a map of
+/// empty lists, a list of numbers), a huge scalar, aliases repeating a long
+/// list, a file over the limit and fifty files of 300 unknown keys: `check`
+/// (no `--pr`, so no GitHub) ends with exit 1 and a located error for each,
+/// within 512 MiB of address space, writing nothing.
+#[test]
+fn check_survives_a_hostile_pull_request_in_bounded_memory() {
+    let nodes = "more than 250,000 YAML nodes";
+    let dense_map = {
+        let mut text = String::from("x-dense: {");
+        let mut i = 0;
+        while text.len() < 15 * 1024 * 1024 + 512 * 1024 {
+            text.push_str(&format!("k{i}: [],"));
+            i += 1;
+        }
+        text + "z: []}\n"
+    };
+    let aliases = format!(
+        "x-a: &a [{}]\nx-b: [{}]\n",
+        vec!["0"; 20_000].join(","),
+        vec!["*a"; 20_000].join(",")
+    );
+    // (file, content, what `check` says about it)
+    let mut files: Vec<(String, String, Vec<String>)> = vec![
+        (
+            "models/m/versions/2.yaml".into(),
+            version_yaml("m", 2, &near_limit("x-dense: [", "[],", "[]]\n")),
+            vec!["models/m/versions/2.yaml:8:".into(), nodes.into()],
+        ),
+        (
+            "models/m/versions/3.yaml".into(),
+            version_yaml("m", 3, &near_limit("x-dense:\n", "- []\n", "")),
+            vec!["models/m/versions/3.yaml:".into(), nodes.into()],
+        ),
+        (
+            "models/m/versions/4.yaml".into(),
+            version_yaml(
+                "m",
+                4,
+                &format!("x-big: {}\n", "y".repeat(16 * 1024 * 1024)),
+            ),
+            vec!["models/m/versions/4.yaml:1:1".into(), "16 MiB".into()],
+        ),
+        (
+            "experiments/e/dense-map.yaml".into(),
+            run_yaml("e", "dense-map", "{acc: 0.5}") + &dense_map,
+            vec!["experiments/e/dense-map.yaml:7:".into(), nodes.into()],
+        ),
+        (
+            "experiments/e/numbers.yaml".into(),
+            run_yaml("e", "numbers", "{acc: 0.5}") + &near_limit("x-n: [", "1,", "1]\n"),
+            vec!["experiments/e/numbers.yaml:7:".into(), nodes.into()],
+        ),
+        (
+            "experiments/e/huge.yaml".into(),
+            run_yaml("e", "huge", "{acc: 0.5}") + &near_limit("bogus: ", "y", "\n"),
+            vec!["experiments/e/huge.yaml:7:1: unknown key `bogus`".into()],
+        ),
+        (
+            "experiments/e/aliases.yaml".into(),
+            run_yaml("e", "aliases", "{acc: 0.5}") + &aliases,
+            vec!["experiments/e/aliases.yaml:8:".into(), "alias bomb".into()],
+        ),
+    ];
+    let keys: String = (0..300).map(|k| format!("k{k}: 1\n")).collect();
+    for i in 0..50 {
+        files.push((
+            format!("experiments/many/r{i}.yaml"),
+            run_yaml("many", &format!("r{i}"), "{acc: 0.5}") + &keys,
+            vec![format!(
+                "experiments/many/r{i}.yaml:1:1: 200 more problems in this file are not shown"
+            )],
+        ));
+    }
+    let env = env_with_model();
+    env.git(&["switch", "-q", "-c", "pr"]);
+    for (path, content, _) in &files {
+        env.write(path, content);
+    }
+    env.commit_all("a hostile pull request");
+    env.git(&["switch", "-q", "main"]);
+    let says: Vec<&str> = files
+        .iter()
+        .flat_map(|(_, _, says)| says.iter().map(String::as_str))
+        .collect();
+    assert_outcome_within(
+        &env,
+        PULL_REQUEST_LIMIT_KIB,
+        "a hostile pull request",
+        &["check", "--base", "main", "--head", "pr"],
+        1,
+        &says,
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Symbolic links and files in the wrong shape
 

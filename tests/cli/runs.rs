@@ -535,3 +535,40 @@ fn run_list_at_an_older_revision() {
     );
     env.run_err(2, &["run", "list", "--rev", "no-such-branch"]);
 }
+
+/// `run list` keeps no run's history in memory, yet `--json` still prints
+/// every run whole: each run with a history is read again as it is printed,
+/// from the file it was listed from, and equals what `run show` prints.
+#[test]
+fn run_list_json_prints_histories_read_again() {
+    let env = TestEnv::with_registry();
+    env.write(
+        "metrics.json",
+        r#"{"loss": [0.9, 0.5, 0.3], "acc": [{"step": 10, "value": 0.7}, {"step": 20, "value": 0.8}]}"#,
+    );
+    env.run_ok(&[
+        "run",
+        "log",
+        "e",
+        "--name",
+        "long",
+        "--metrics-file",
+        "metrics.json",
+    ]);
+    env.run_ok(&["run", "log", "e", "--name", "short", "--metric", "loss=0.4"]);
+    let listed = env.json(&["run", "list", "e", "--sort", "loss", "--asc"]);
+    assert_eq!(ids(&listed), ["e/long", "e/short"]);
+    assert_eq!(listed[0], env.json(&["run", "show", "e/long"]));
+    assert_eq!(listed[1], env.json(&["run", "show", "e/short"]));
+    assert_eq!(
+        listed[0]["history"]["loss"][2],
+        json!({"step": 2, "value": 0.3})
+    );
+    assert!(listed[1].get("history").is_none(), "{}", listed[1]);
+    // The human table is the same with or without histories.
+    let table = env.run_ok(&["run", "list", "e", "--sort", "loss", "--asc"]);
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("e/long"),
+        "{table}"
+    );
+}
