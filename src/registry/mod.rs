@@ -9,6 +9,6 @@ mod yaml;
 pub use layout::{FileKind, Layout, classify};
 pub use types::*;
 pub use yaml::{
-    MAX_FILE_BYTES, MAX_NODES, YamlError, count_json_nodes, decode, modeline, parse_value,
-    text_of, to_yaml, too_large,
+    MAX_FILE_BYTES, MAX_NODES, YamlError, count_json_nodes, decode, modeline, parse_value, text_of,
+    to_yaml, too_large,
 };
