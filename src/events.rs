@@ -462,6 +462,23 @@ pub fn model_events(model: &str, old: Option<&ModelFile>, new: Option<&ModelFile
     out
 }
 
+/// Whether two events make the same move: kind (a rollback is a
+/// promotion), model, version, stage, alias and run; where, when, by whom
+/// and the previous value aside.
+pub fn same_move(a: &Event, b: &Event) -> bool {
+    let kind = |k: EventKind| match k {
+        EventKind::Rollback => EventKind::Promote,
+        k => k,
+    };
+    kind(a.event) == kind(b.event)
+        && a.model == b.model
+        && a.version == b.version
+        && a.stage == b.stage
+        && a.alias == b.alias
+        && a.experiment == b.experiment
+        && a.run == b.run
+}
+
 /// Whether a diff event is what the trailer event says happened: the same
 /// kind (a rollback is a pointer move, an init writes the config) on the
 /// same model, version, stage and alias.

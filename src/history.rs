@@ -376,15 +376,18 @@ pub fn commit_events(
 
 /// Whether two derived events make the same change (the previous value
 /// aside): the merge's result differs from both parents in the same way.
+/// A removal names the version it removed, which differs per parent.
 fn same_change(a: &Event, b: &Event) -> bool {
     let removal = matches!(a.event, EventKind::Demote | EventKind::Unalias);
-    a.event == b.event
-        && a.model == b.model
-        && a.stage == b.stage
-        && a.alias == b.alias
-        && a.experiment == b.experiment
-        && a.run == b.run
-        && (removal || a.version == b.version)
+    let without_version = |e: &Event| Event {
+        version: None,
+        ..e.clone()
+    };
+    if removal {
+        events::same_move(&without_version(a), &without_version(b))
+    } else {
+        events::same_move(a, b)
+    }
 }
 
 /// The trailer events of the commits a merge brings in (reachable from its

@@ -456,7 +456,7 @@ impl Judges<'_, '_> {
         }
         let found = self.verdicts[commit]
             .iter()
-            .find(|v| same_move(&v.event, event))
+            .find(|v| events::same_move(&v.event, event))
             .cloned();
         // Never tag what could not be judged.
         Ok(found.unwrap_or_else(|| {
@@ -559,20 +559,6 @@ impl Judges<'_, '_> {
         let derived = events::diff_events(before.as_ref(), &after, &changed).unwrap_or_default();
         Ok(gate::judge_all(&change, derived)?)
     }
-}
-
-/// Whether a verdict's event is the history's event (a promotion the
-/// trailers call a rollback is the same move).
-fn same_move(a: &Event, b: &Event) -> bool {
-    let kind = |k: EventKind| match k {
-        EventKind::Rollback => EventKind::Promote,
-        k => k,
-    };
-    kind(a.event) == kind(b.event)
-        && a.model == b.model
-        && a.version == b.version
-        && a.stage == b.stage
-        && a.alias == b.alias
 }
 
 /// The artifact URI of the event's version as it was at the event's commit.

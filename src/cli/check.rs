@@ -145,16 +145,7 @@ fn teams_in_policy(repo: &crate::git::Repo, base: &str) -> CliResult<BTreeSet<St
     let Ok(config) = snapshot.config() else {
         return Ok(BTreeSet::new());
     };
-    let config = config.value;
-    Ok(config
-        .stages
-        .iter()
-        .flat_map(|s| s.approvers.iter())
-        .chain(config.aliases.values().flat_map(|a| a.approvers.iter()))
-        .chain(config.policy_owners.iter())
-        .filter(|p| p.starts_with('@') && p.contains('/'))
-        .cloned()
-        .collect())
+    Ok(config.value.teams())
 }
 
 fn report_context(report: &Report) -> serde_json::Value {

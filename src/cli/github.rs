@@ -86,16 +86,7 @@ pub fn team_members(
     let Ok(config) = snapshot.config() else {
         return out;
     };
-    let config = config.value;
-    let teams: std::collections::BTreeSet<&String> = config
-        .stages
-        .iter()
-        .flat_map(|s| s.approvers.iter())
-        .chain(config.aliases.values().flat_map(|a| a.approvers.iter()))
-        .chain(config.policy_owners.iter())
-        .filter(|p| p.starts_with('@') && p.contains('/'))
-        .collect();
-    for team in teams {
+    for team in config.value.teams() {
         if let Some((org, slug)) = team.trim_start_matches('@').split_once('/')
             && let Ok(Ok(members)) = block_on(client.team_members(org, slug))
         {

@@ -138,7 +138,9 @@ pub fn check(repo: &Repo, input: &Input<'_>) -> Result<Report, GitError> {
     if steps.len() > 1 {
         let refused: Vec<Verdict> = verdicts.iter().filter(|v| !v.allowed).cloned().collect();
         for verdict in judge_steps(repo, &change, &steps)? {
-            let repeated = refused.iter().any(|r| same_event(&r.event, &verdict.event));
+            let repeated = refused
+                .iter()
+                .any(|r| events::same_move(&r.event, &verdict.event));
             if !repeated {
                 verdicts.push(verdict);
             }
@@ -157,17 +159,6 @@ pub fn check(repo: &Repo, input: &Input<'_>) -> Result<Report, GitError> {
         head: head.id().to_string(),
         approvers,
     })
-}
-
-/// Whether two events are the same move (commit and previous value aside).
-fn same_event(a: &Event, b: &Event) -> bool {
-    a.event == b.event
-        && a.model == b.model
-        && a.version == b.version
-        && a.stage == b.stage
-        && a.alias == b.alias
-        && a.experiment == b.experiment
-        && a.run == b.run
 }
 
 /// One commit of a pull request that changes the registry, and its events

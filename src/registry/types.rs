@@ -49,6 +49,19 @@ impl Config {
     pub fn stage(&self, name: &str) -> Option<&StageConfig> {
         self.stages.iter().find(|s| s.name == name)
     }
+
+    /// The org teams (`@org/team`) named anywhere in the policy: stage and
+    /// alias approvers and policy owners.
+    pub fn teams(&self) -> std::collections::BTreeSet<String> {
+        self.stages
+            .iter()
+            .flat_map(|s| s.approvers.iter())
+            .chain(self.aliases.values().flat_map(|a| a.approvers.iter()))
+            .chain(self.policy_owners.iter())
+            .filter(|p| p.starts_with('@') && p.contains('/'))
+            .cloned()
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
