@@ -24,7 +24,7 @@ pub const KINDS: [(&str, &str); 4] = [
     ("regent", "regent.yaml"),
     ("model", "models/churn/model.yaml"),
     ("version", "models/churn/versions/1.yaml"),
-    ("run", "experiments/churn/adam-lr3.yaml"),
+    ("run", "experiments/churn/e3/adam-lr3.yaml"),
 ];
 
 /// A small valid registry (what `examples/quickstart.sh` writes, trimmed):
@@ -46,7 +46,7 @@ pub const BASELINE: [(&str, &str); 4] = [
          metrics:\n  accuracy: 0.912\nstatus: active\n",
     ),
     (
-        "experiments/churn/adam-lr3.yaml",
+        "experiments/churn/e3/adam-lr3.yaml",
         "name: adam-lr3\nexperiment: churn\nstatus: finished\n\
          start_time: 2026-11-26T20:57:42Z\nuser: Ada Lovelace\nmetrics:\n  accuracy: 0.912\n",
     ),

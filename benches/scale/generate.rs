@@ -5,7 +5,7 @@
 //! regent makes and a pull-request branch that changes one model.
 
 use regent::registry::{
-    Config, Gate, MetricPoint, ModelFile, RunFile, RunSource, RunStatus, VersionArtifact,
+    Config, Gate, Layout, MetricPoint, ModelFile, RunFile, RunSource, RunStatus, VersionArtifact,
     VersionFile, VersionStatus, to_yaml,
 };
 use std::collections::BTreeMap;
@@ -196,10 +196,7 @@ pub fn generate(dir: &Path, shape: Shape) -> std::io::Result<Generated> {
                     ("Regent-Run", run_name.clone()),
                     ("Regent-Actor", "bench".into()),
                 ],
-                &[(
-                    format!("experiments/{experiment}/{run_name}.yaml"),
-                    yaml("run", &run),
-                )],
+                &[(Layout::run(&experiment, &run_name), yaml("run", &run))],
             )?;
             let version = VersionFile {
                 model: name.clone(),
@@ -411,7 +408,7 @@ pub fn generate_experiment(dir: &Path, runs: u64, steps: u64) -> std::io::Result
                 ("Regent-Actor", "bench".into()),
             ],
             &[(
-                format!("experiments/{experiment}/{name}.yaml"),
+                Layout::run(&experiment, &name),
                 erased::Yaml::yaml(&run, "run"),
             )],
         )?;

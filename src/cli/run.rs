@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum RunCommand {
-    /// Record a run's params, metrics and artifacts as experiments/<experiment>/<run>.yaml.
+    /// Record a run's params, metrics and artifacts as experiments/<experiment>/<shard>/<run>.yaml.
     Log(LogArgs),
     /// List runs, optionally filtered and sorted by a metric.
     List(ListArgs),

@@ -39,8 +39,24 @@ impl Layout {
         format!("models/{model}/versions/{version}.yaml")
     }
 
+    /// `experiments/<experiment>/<shard>/<run>.yaml`, `<shard>` being
+    /// [`Layout::run_shard`]. Git stores each version of a folder as one whole
+    /// tree object, so a flat folder of N runs makes every `run log` write and
+    /// every history walk read N entries per commit (N² in all); 256 shard
+    /// folders keep each commit's trees small up to millions of runs.
     pub fn run(experiment: &str, run: &str) -> String {
-        format!("experiments/{experiment}/{run}.yaml")
+        format!(
+            "experiments/{experiment}/{}/{run}.yaml",
+            Layout::run_shard(run)
+        )
+    }
+
+    /// The shard folder of a run: the first two hex digits of the SHA-256 of
+    /// its name (`printf %s NAME | sha256sum | cut -c1-2`).
+    pub fn run_shard(run: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(run.as_bytes());
+        format!("{:02x}", digest[0])
     }
 }
 
@@ -73,16 +89,30 @@ pub fn classify(path: &str) -> Result<Option<FileKind>, String> {
                 version,
             }))
         }
-        ["experiments", experiment, file] => {
+        ["experiments", experiment, shard, file] => {
             check(NameKind::Experiment, experiment)?;
-            let Some(run) = file.strip_suffix(".yaml") else {
-                return Err("a run file must be named <run>.yaml".into());
-            };
-            check(NameKind::Run, run)?;
+            let run = run_from_file_name(file)?;
+            let expected = Layout::run_shard(run);
+            if *shard != expected {
+                return Err(format!(
+                    "run `{run}` belongs in {} (its folder is the first two hex digits \
+                     of the SHA-256 of its name)",
+                    Layout::run(experiment, run)
+                ));
+            }
             Ok(Some(FileKind::Run {
                 experiment: (*experiment).to_owned(),
                 run: run.to_owned(),
             }))
+        }
+        ["experiments", experiment, file] => {
+            check(NameKind::Experiment, experiment)?;
+            let run = run_from_file_name(file)?;
+            Err(format!(
+                "runs live at experiments/<experiment>/<shard>/<run>.yaml: move this file \
+                 to {}",
+                Layout::run(experiment, run)
+            ))
         }
         [folder @ ("models" | "experiments")] => {
             Err(format!("a file where the {folder}/ folder belongs"))
@@ -91,7 +121,7 @@ pub fn classify(path: &str) -> Result<Option<FileKind>, String> {
             "unexpected file: a model folder holds model.yaml and versions/<n>.yaml only".into(),
         ),
         ["experiments", ..] => {
-            Err("unexpected file: runs live at experiments/<experiment>/<run>.yaml".into())
+            Err("unexpected file: runs live at experiments/<experiment>/<shard>/<run>.yaml".into())
         }
         _ => Ok(None),
     }
@@ -99,6 +129,15 @@ pub fn classify(path: &str) -> Result<Option<FileKind>, String> {
 
 fn check(kind: NameKind, name: &str) -> Result<(), String> {
     names::check(kind, name).map_err(|e| e.to_string())
+}
+
+/// `r1.yaml` -> `r1`, a valid run name.
+fn run_from_file_name(file: &str) -> Result<&str, String> {
+    let Some(run) = file.strip_suffix(".yaml") else {
+        return Err("a run file must be named <run>.yaml".into());
+    };
+    check(NameKind::Run, run)?;
+    Ok(run)
 }
 
 /// `7.yaml` -> 7. Leading zeros, signs and fractions are refused so that each
@@ -130,8 +169,9 @@ mod tests {
                 version: 12
             }))
         );
+        assert_eq!(Layout::run("e1", "r-1"), "experiments/e1/a5/r-1.yaml");
         assert_eq!(
-            classify("experiments/e1/r-1.yaml"),
+            classify("experiments/e1/a5/r-1.yaml"),
             Ok(Some(FileKind::Run {
                 experiment: "e1".into(),
                 run: "r-1".into()
@@ -150,8 +190,10 @@ mod tests {
             "models/churn/versions/x.yaml",
             "models/churn/notes.txt",
             "models/a b/model.yaml",
-            "experiments/e/run.yml",
-            "experiments/e/sub/run.yaml",
+            "experiments/e/a5/run.yml",
+            "experiments/e/r-1.yaml",
+            "experiments/e/00/r-1.yaml",
+            "experiments/e/a5/sub/r-1.yaml",
         ] {
             assert!(classify(bad).is_err(), "{bad}");
         }

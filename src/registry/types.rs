@@ -210,7 +210,7 @@ impl VersionStatus {
     }
 }
 
-/// `experiments/<experiment>/<run>.yaml`.
+/// `experiments/<experiment>/<shard>/<run>.yaml`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunFile {
     pub name: String,

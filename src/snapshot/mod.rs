@@ -465,14 +465,26 @@ impl<'r> Snapshot<'r> {
         Ok(numbers)
     }
 
-    /// Run names of an experiment, sorted.
+    /// Run names of an experiment, sorted: the `<run>.yaml` files of its
+    /// shard folders that are where [`Layout::run`] puts them (validate reports
+    /// the others).
     pub fn run_names(&self, experiment: &str) -> Result<Vec<String>, GitError> {
-        Ok(self
-            .list(&format!("experiments/{experiment}"))?
-            .into_iter()
-            .filter(|e| !e.is_dir && !e.name.starts_with('.'))
-            .filter_map(|e| e.name.strip_suffix(".yaml").map(str::to_owned))
-            .collect())
+        let dir = format!("{}/{experiment}", Layout::EXPERIMENTS);
+        let mut names = Vec::new();
+        for shard in self.list(&dir)?.into_iter().filter(|e| e.is_dir) {
+            for file in self.list(&format!("{dir}/{}", shard.name))? {
+                if file.is_dir || file.name.starts_with('.') {
+                    continue;
+                }
+                if let Some(run) = file.name.strip_suffix(".yaml")
+                    && Layout::run_shard(run) == shard.name
+                {
+                    names.push(run.to_owned());
+                }
+            }
+        }
+        names.sort_unstable();
+        Ok(names)
     }
 
     fn folder_names(&self, dir: &str) -> Result<Vec<String>, GitError> {

@@ -329,7 +329,13 @@ fn check_version(
     {
         out.push(file.at_key(
             "run",
-            format!("run `{run}` does not exist (no experiments/{run}.yaml)"),
+            match run.split_once('/') {
+                Some((experiment, name)) => format!(
+                    "run `{run}` does not exist (no {})",
+                    Layout::run(experiment, name)
+                ),
+                None => format!("run `{run}` does not exist"),
+            },
         ));
     }
     if version.artifact.digest.is_none() && version.artifact.verified != Some(false) {
@@ -542,7 +548,7 @@ mod tests {
             [
                 "1:8 `n` does not match the model folder models/m/",
                 "2:10 version 2 is stored in 3.yaml; the file name must be its number",
-                "5:6 run `e/r` does not exist (no experiments/e/r.yaml)",
+                "5:6 run `e/r` does not exist (no experiments/e/45/r.yaml)",
                 "7:3 the artifact has no digest; add `digest: sha256:…` or mark it `verified: false`",
             ]
         );

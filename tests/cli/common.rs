@@ -6,6 +6,12 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// Where a run's file lives: `experiments/<experiment>/<shard>/<run>.yaml`
+/// (the layout's unit test pins the shard to `sha256sum`'s output).
+pub fn run_file(experiment: &str, run: &str) -> String {
+    regent::registry::Layout::run(experiment, run)
+}
+
 pub struct TestEnv {
     _temp: tempfile::TempDir,
     pub root: PathBuf,

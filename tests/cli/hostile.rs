@@ -12,7 +12,7 @@
 use crate::bad_input::{
     MEMORY_LIMIT_KIB, alias_bomb, env_with_model, run_yaml, std_command, version_yaml,
 };
-use crate::common::{Outcome, TestEnv};
+use crate::common::{Outcome, TestEnv, run_file};
 use std::process::Stdio;
 
 /// A corpus file, embedded at compile time.
@@ -203,7 +203,7 @@ fn malformed_committed_files_are_refused_by_the_commands_that_read_them() {
                 &["models/m/model.yaml:2:18", "not valid UTF-8"],
             ),
         FileCase::new("NaN metric in a run frozen by register", true)
-            .file("experiments/e/r2.yaml", corpus!("nan-metric.run.yaml"))
+            .file("experiments/e/db/r2.yaml", corpus!("nan-metric.run.yaml"))
             .run(
                 &[
                     "register",
@@ -214,20 +214,24 @@ fn malformed_committed_files_are_refused_by_the_commands_that_read_them() {
                     "e/r2",
                 ],
                 2,
-                &["experiments/e/r2.yaml:6:16", "not a finite number"],
+                &["experiments/e/db/r2.yaml:6:16", "not a finite number"],
             )
-            .run(&["run", "show", "e/r2"], 2, &["experiments/e/r2.yaml:6:16"]),
+            .run(
+                &["run", "show", "e/r2"],
+                2,
+                &["experiments/e/db/r2.yaml:6:16"],
+            ),
         FileCase::new("infinite metric in a run read by run list", true)
-            .file("experiments/e/r2.yaml", corpus!("inf-metric.run.yaml"))
+            .file("experiments/e/db/r2.yaml", corpus!("inf-metric.run.yaml"))
             .run(
                 &["run", "list", "e"],
                 2,
-                &["experiments/e/r2.yaml:8:8", "inf", "not a finite number"],
+                &["experiments/e/db/r2.yaml:8:8", "inf", "not a finite number"],
             )
             .run(
                 &["run", "compare", "e/r", "e/r2"],
                 2,
-                &["experiments/e/r2.yaml:8:8"],
+                &["experiments/e/db/r2.yaml:8:8"],
             ),
     ];
     for case in cases {
@@ -539,33 +543,37 @@ fn check_survives_a_hostile_pull_request_in_bounded_memory() {
             vec!["models/m/versions/4.yaml:1:1".into(), "16 MiB".into()],
         ),
         (
-            "experiments/e/dense-map.yaml".into(),
+            "experiments/e/38/dense-map.yaml".into(),
             run_yaml("e", "dense-map", "{acc: 0.5}") + &dense_map,
-            vec!["experiments/e/dense-map.yaml:7:".into(), nodes.into()],
+            vec!["experiments/e/38/dense-map.yaml:7:".into(), nodes.into()],
         ),
         (
-            "experiments/e/numbers.yaml".into(),
+            "experiments/e/f3/numbers.yaml".into(),
             run_yaml("e", "numbers", "{acc: 0.5}") + &near_limit("x-n: [", "1,", "1]\n"),
-            vec!["experiments/e/numbers.yaml:7:".into(), nodes.into()],
+            vec!["experiments/e/f3/numbers.yaml:7:".into(), nodes.into()],
         ),
         (
-            "experiments/e/huge.yaml".into(),
+            "experiments/e/5e/huge.yaml".into(),
             run_yaml("e", "huge", "{acc: 0.5}") + &near_limit("bogus: ", "y", "\n"),
-            vec!["experiments/e/huge.yaml:7:1: unknown key `bogus`".into()],
+            vec!["experiments/e/5e/huge.yaml:7:1: unknown key `bogus`".into()],
         ),
         (
-            "experiments/e/aliases.yaml".into(),
+            "experiments/e/19/aliases.yaml".into(),
             run_yaml("e", "aliases", "{acc: 0.5}") + &aliases,
-            vec!["experiments/e/aliases.yaml:8:".into(), "alias bomb".into()],
+            vec![
+                "experiments/e/19/aliases.yaml:8:".into(),
+                "alias bomb".into(),
+            ],
         ),
     ];
     let keys: String = (0..300).map(|k| format!("k{k}: 1\n")).collect();
     for i in 0..50 {
         files.push((
-            format!("experiments/many/r{i}.yaml"),
+            run_file("many", &format!("r{i}")),
             run_yaml("many", &format!("r{i}"), "{acc: 0.5}") + &keys,
             vec![format!(
-                "experiments/many/r{i}.yaml:1:1: 200 more problems in this file are not shown"
+                "{}:1:1: 200 more problems in this file are not shown",
+                run_file("many", &format!("r{i}"))
             )],
         ));
     }
@@ -651,9 +659,10 @@ fn symlinks_in_the_working_tree_are_never_followed() {
     // A run file linked to a secret: its content never shows.
     let env = env_with_model();
     let dir = outside(&env);
+    std::fs::create_dir_all(env.repo.join("experiments/e/5f")).unwrap();
     symlink(
         dir.join("secret.yaml"),
-        env.repo.join("experiments/e/leak.yaml"),
+        env.repo.join("experiments/e/5f/leak.yaml"),
     )
     .unwrap();
     assert_outcome(
@@ -661,7 +670,7 @@ fn symlinks_in_the_working_tree_are_never_followed() {
         "linked run file",
         &["validate"],
         1,
-        &["experiments/e/leak.yaml:1:1", link_message],
+        &["experiments/e/5f/leak.yaml:1:1", link_message],
     );
     let out = run_hostile(&env, &[], &["validate"]);
     assert!(
@@ -710,9 +719,10 @@ fn committed_symlinks_are_reported_not_followed() {
     use std::os::unix::fs::symlink;
     let env = env_with_model();
     std::fs::write(env.root.join("secret.yaml"), "password: hunter2\n").unwrap();
+    std::fs::create_dir_all(env.repo.join("experiments/e/5f")).unwrap();
     symlink(
         env.root.join("secret.yaml"),
-        env.repo.join("experiments/e/leak.yaml"),
+        env.repo.join("experiments/e/5f/leak.yaml"),
     )
     .unwrap();
     symlink(
@@ -728,7 +738,7 @@ fn committed_symlinks_are_reported_not_followed() {
         &["validate", "--rev", "HEAD"],
         1,
         &[
-            "experiments/e/leak.yaml:1:1: not a regular file",
+            "experiments/e/5f/leak.yaml:1:1: not a regular file",
             "models/m/versions/2.yaml:1:1: not a regular file",
         ],
     );
@@ -751,7 +761,7 @@ fn committed_symlinks_are_reported_not_followed() {
         "committed link",
         &["run", "show", "e/leak"],
         2,
-        &["experiments/e/leak.yaml:1:1", says_link],
+        &["experiments/e/5f/leak.yaml:1:1", says_link],
     );
     let out = run_hostile(&env, &[], &["run", "show", "e/leak"]);
     assert!(
@@ -907,14 +917,8 @@ fn hostile_names_in_committed_paths_are_refused() {
     ];
     for name in names {
         env.write(&format!("models/{name}/model.yaml"), "name: m\n");
-        env.write(
-            &format!("experiments/{name}/r.yaml"),
-            run_yaml(name, "r", "{acc: 0.5}"),
-        );
-        env.write(
-            &format!("experiments/e/{name}.yaml"),
-            run_yaml("e", name, "{acc: 0.5}"),
-        );
+        env.write(&run_file(name, "r"), run_yaml(name, "r", "{acc: 0.5}"));
+        env.write(&run_file("e", name), run_yaml("e", name, "{acc: 0.5}"));
     }
     env.commit_all("hostile paths");
     let out = run_hostile(&env, &[], &["validate", "--json", "--rev", "HEAD"]);
@@ -924,8 +928,8 @@ fn hostile_names_in_committed_paths_are_refused() {
     for name in names {
         for (file, kind) in [
             (format!("models/{name}/model.yaml"), "model"),
-            (format!("experiments/{name}/r.yaml"), "experiment"),
-            (format!("experiments/e/{name}.yaml"), "run"),
+            (run_file(name, "r"), "experiment"),
+            (run_file("e", name), "run"),
         ] {
             assert!(
                 errors.iter().any(|e| e["file"] == file.as_str()
@@ -1241,7 +1245,7 @@ async fn a_forged_marker_in_a_comment_is_not_taken_for_regents() {
 fn terminal_escapes_in_committed_files_are_printed_escaped() {
     let env = env_with_model();
     env.write(
-        "experiments/e/r2.yaml",
+        "experiments/e/db/r2.yaml",
         corpus!("terminal-escapes.run.yaml"),
     );
     env.write(

@@ -115,7 +115,7 @@ fn identity_from_the_file_named_by_git_config_global() {
         .env("GIT_CONFIG_GLOBAL", &global)
         .args(["run", "log", "e", "--name", "r", "--metric", "m=1"]));
     assert!(
-        env.read("experiments/e/r.yaml")
+        env.read("experiments/e/45/r.yaml")
             .contains("user: Grace Hopper\n")
     );
     assert_eq!(

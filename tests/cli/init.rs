@@ -129,7 +129,7 @@ fn init_works_in_a_subfolder_of_a_monorepo() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(dir.join("experiments/e/r1.yaml").is_file());
+    assert!(dir.join("experiments/e/82/r1.yaml").is_file());
     // And -C points at it from anywhere.
     let shown = env.run_ok(&["-C", "ml/registry", "run", "list", "--json"]);
     assert!(shown.contains("\"e/r1\""), "{shown}");

@@ -448,7 +448,7 @@ fn the_gate_enforces_the_lifecycle_and_the_runs() {
             "back to active",
         ),
         (
-            "experiments/e/r.yaml",
+            "experiments/e/45/r.yaml",
             "accuracy: 0.93",
             "accuracy: 0.99",
             "run e/r is changed, but m v1 was registered from it",
@@ -470,7 +470,7 @@ fn the_gate_enforces_the_lifecycle_and_the_runs() {
         assert!(out.stdout.contains(reason), "{file} {to}: {}", out.stdout);
     }
     env.git(&["reset", "-q", "--hard", &base]);
-    std::fs::remove_file(env.repo.join("experiments/e/r.yaml")).unwrap();
+    std::fs::remove_file(env.repo.join("experiments/e/45/r.yaml")).unwrap();
     env.commit_all("drop a run");
     let out = env.run_err(1, &["check", "--base", &base]);
     assert!(out.stdout.contains("run e/r is deleted"), "{}", out.stdout);

@@ -86,7 +86,7 @@ fn run_log_commits_one_run_with_source_captured() {
         "log run churn/r1\nRegent-Event: run\nRegent-Experiment: churn\nRegent-Run: r1\nRegent-Actor: tester\n\n"
     );
     let changed = env.git(&["show", "--name-only", "--format=", "HEAD"]);
-    assert_eq!(changed, "experiments/churn/r1.yaml\n");
+    assert_eq!(changed, "experiments/churn/82/r1.yaml\n");
     let run = env.json(&["run", "show", "churn/r1"]);
     assert_eq!(run["id"], "churn/r1");
     assert_eq!(run["status"], "finished");
@@ -100,7 +100,7 @@ fn run_log_commits_one_run_with_source_captured() {
     assert_eq!(run["source"]["branch"], "main");
     // The token in the remote URL never reaches the registry.
     assert_eq!(run["source"]["remote"], "https://github.com/acme/ml.git");
-    assert!(!env.read("experiments/churn/r1.yaml").contains("SECRET"));
+    assert!(!env.read("experiments/churn/82/r1.yaml").contains("SECRET"));
     assert_eq!(env.git(&["status", "--porcelain"]), "");
 }
 
@@ -404,7 +404,10 @@ fn run_log_no_commit_only_writes_the_file() {
         "--no-commit",
     ]);
     assert_eq!(env.head(), head);
-    assert!(env.read("experiments/e/draft.yaml").contains("name: draft"));
+    assert!(
+        env.read("experiments/e/77/draft.yaml")
+            .contains("name: draft")
+    );
     assert_eq!(env.git(&["status", "--porcelain"]), "?? experiments/e/\n");
     // The working tree validates; the read commands read HEAD.
     env.run_ok(&["validate"]);

@@ -157,7 +157,7 @@ fn written_files_round_trip() {
         "--note",
         "multi\nline: note",
     ]);
-    for path in ["regent.yaml", "experiments/e/r.yaml"] {
+    for path in ["regent.yaml", "experiments/e/45/r.yaml"] {
         let text = env.read(path);
         let schema = if path == "regent.yaml" {
             "regent"

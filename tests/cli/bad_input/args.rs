@@ -393,7 +393,7 @@ fn run_log_refuses_to_overwrite_an_existing_run() {
         out.stderr
     );
     // Also when only the commit has it (deleted from the working tree).
-    std::fs::remove_file(env.repo.join("experiments/e/r.yaml")).unwrap();
+    std::fs::remove_file(env.repo.join("experiments/e/45/r.yaml")).unwrap();
     let out = refused(&env, 1, &["run", "log", "e", "--name", "r"]);
     assert!(out.stderr.contains("already exists"), "{}", out.stderr);
 }
@@ -532,7 +532,7 @@ fn env_with_many_runs(n: usize) -> TestEnv {
     for i in 0..n {
         let name = format!("run-{i:05}-{padding}");
         env.write(
-            &format!("experiments/e/{name}.yaml"),
+            &run_file("e", &name),
             run_yaml("e", &name, "{acc: 0.5, loss: 0.25}"),
         );
     }

@@ -155,23 +155,23 @@ fn an_integral_float_version_is_reported_at_its_line() {
 #[test]
 fn nan_and_infinite_metrics_are_reported_at_the_value() {
     let env = env_with_model();
-    env.write("experiments/e/r.yaml", run_yaml("e", "r", "{acc: .nan}"));
+    env.write("experiments/e/45/r.yaml", run_yaml("e", "r", "{acc: .nan}"));
     env.write(
-        "experiments/e/r2.yaml",
+        "experiments/e/db/r2.yaml",
         run_yaml("e", "r2", "\n  loss: 0.5\n  acc: -.inf"),
     );
     let all = problems(&env);
     assert_eq!(all.len(), 2, "{all:#?}");
     assert_at(
         &all[0],
-        "experiments/e/r.yaml",
+        "experiments/e/45/r.yaml",
         6,
         Some(16),
         &["NaN", "not a finite number"],
     );
     assert_at(
         &all[1],
-        "experiments/e/r2.yaml",
+        "experiments/e/db/r2.yaml",
         8,
         Some(8),
         &["inf", "not a finite number"],
@@ -222,14 +222,20 @@ fn ten_thousand_levels_of_nesting_are_too_deep_not_a_crash() {
         format!("name: m\nx-deep: {}\n", "[".repeat(10_000)),
     );
     env.write(
-        "experiments/e/deep.yaml",
+        "experiments/e/74/deep.yaml",
         format!("{}x\n", "- ".repeat(10_000)),
     );
     let out = run_bounded(&env, &["validate", "--json"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     let all = parse_problems(&out.stdout);
     assert_eq!(all.len(), 2, "{all:#?}");
-    assert_at(&all[0], "experiments/e/deep.yaml", 1, None, &["too deep"]);
+    assert_at(
+        &all[0],
+        "experiments/e/74/deep.yaml",
+        1,
+        None,
+        &["too deep"],
+    );
     assert_at(&all[1], "models/m/model.yaml", 2, None, &["too deep"]);
 }
 
@@ -238,7 +244,7 @@ fn ten_thousand_levels_of_nesting_are_too_deep_not_a_crash() {
 fn a_huge_file_in_the_working_tree_is_refused_unread() {
     let env = env_with_model();
     sparse_file(
-        &env.repo.join("experiments/e/big.yaml"),
+        &env.repo.join("experiments/e/2a/big.yaml"),
         b"name: big\nexperiment: e\n",
         100 * 1024 * 1024,
     );
@@ -249,7 +255,7 @@ fn a_huge_file_in_the_working_tree_is_refused_unread() {
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_at(
         &all[0],
-        "experiments/e/big.yaml",
+        "experiments/e/2a/big.yaml",
         1,
         Some(1),
         &["100.0 MiB", "16 MiB"],
@@ -262,12 +268,12 @@ fn a_huge_file_in_the_working_tree_is_refused_unread() {
 fn a_huge_committed_file_is_refused_unread_at_a_revision() {
     let env = env_with_model();
     sparse_file(
-        &env.repo.join("experiments/e/big.yaml"),
+        &env.repo.join("experiments/e/2a/big.yaml"),
         b"name: big\nexperiment: e\n",
         100 * 1024 * 1024,
     );
     env.commit_all("a huge run file");
-    std::fs::remove_file(env.repo.join("experiments/e/big.yaml")).unwrap();
+    std::fs::remove_file(env.repo.join("experiments/e/2a/big.yaml")).unwrap();
     // The working tree is fine now; HEAD is not.
     env.run_ok(&["validate"]);
     let out = run_bounded(&env, &["validate", "--json", "--rev", "HEAD"]);
@@ -276,7 +282,7 @@ fn a_huge_committed_file_is_refused_unread_at_a_revision() {
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_at(
         &all[0],
-        "experiments/e/big.yaml",
+        "experiments/e/2a/big.yaml",
         1,
         Some(1),
         &["100.0 MiB", "16 MiB"],
@@ -286,31 +292,54 @@ fn a_huge_committed_file_is_refused_unread_at_a_revision() {
 // ---------------------------------------------------------------------------
 // validate: files in the wrong place
 
-/// A zero-padded version file, a stray file in a model folder and a nested run are each refused.
+/// A zero-padded version file, a stray file in a model folder, a nested run,
+/// a run outside its shard folder and one in a flat experiment folder are each refused.
 #[test]
 fn misplaced_and_misnamed_files_are_each_reported() {
     let env = env_with_model();
     env.write("models/m/versions/07.yaml", version_yaml("m", 7, ""));
     env.write("models/m/notes.txt", "remember to retrain\n");
-    env.write("experiments/e/sub/r.yaml", run_yaml("e", "r", "{acc: 0.5}"));
+    env.write(
+        "experiments/e/45/sub/r.yaml",
+        run_yaml("e", "r", "{acc: 0.5}"),
+    );
+    env.write(
+        "experiments/e/flat.yaml",
+        run_yaml("e", "flat", "{acc: 0.5}"),
+    );
+    env.write("experiments/e/00/r.yaml", run_yaml("e", "r", "{acc: 0.5}"));
     let all = problems(&env);
-    assert_eq!(all.len(), 3, "{all:#?}");
+    assert_eq!(all.len(), 5, "{all:#?}");
     assert_at(
         &all[0],
-        "experiments/e/sub/r.yaml",
+        "experiments/e/00/r.yaml",
         1,
         Some(1),
-        &["experiments/<experiment>/<run>.yaml"],
+        &["run `r` belongs in experiments/e/45/r.yaml", "SHA-256"],
     );
     assert_at(
         &all[1],
+        "experiments/e/45/sub/r.yaml",
+        1,
+        Some(1),
+        &["experiments/<experiment>/<shard>/<run>.yaml"],
+    );
+    assert_at(
+        &all[2],
+        "experiments/e/flat.yaml",
+        1,
+        Some(1),
+        &["move this file to experiments/e/5d/flat.yaml"],
+    );
+    assert_at(
+        &all[3],
         "models/m/notes.txt",
         1,
         Some(1),
         &["unexpected file"],
     );
     assert_at(
-        &all[2],
+        &all[4],
         "models/m/versions/07.yaml",
         1,
         Some(1),
@@ -466,7 +495,7 @@ fn every_problem_of_every_file_is_reported_in_one_run() {
         "registry: 1\nstages:\n  - name: staging\nstagse: []\n",
     );
     env.write(
-        "experiments/e/nan.yaml",
+        "experiments/e/9b/nan.yaml",
         run_yaml("e", "nan", "{acc: .nan}"),
     );
     let all = problems(&env);
@@ -474,7 +503,7 @@ fn every_problem_of_every_file_is_reported_in_one_run() {
     assert_eq!(
         places,
         [
-            ("experiments/e/nan.yaml", 6),
+            ("experiments/e/9b/nan.yaml", 6),
             ("models/m/model.yaml", 3),
             ("models/m/notes.txt", 1),
             ("models/m/versions/1.yaml", 2),
@@ -500,7 +529,10 @@ fn github_actions_get_one_escaped_annotation_per_problem() {
         "regent.yaml",
         "registry: 1\nstages:\n  - name: staging\n  - name: production\n\"a\\nb\": 1\n",
     );
-    env.write("experiments/e/a,b.yaml", run_yaml("e", "a,b", "{acc: 0.5}"));
+    env.write(
+        "experiments/e/1e/a,b.yaml",
+        run_yaml("e", "a,b", "{acc: 0.5}"),
+    );
 
     let plain = env.run_err(1, &["validate"]);
     assert!(!plain.stdout.contains("::error"), "{}", plain.stdout);
@@ -515,7 +547,7 @@ fn github_actions_get_one_escaped_annotation_per_problem() {
     assert_eq!(annotations.len(), 2, "{}", out.stdout);
     assert!(
         annotations[0].starts_with(
-            "::error file=experiments/e/a%2Cb.yaml,line=1,col=1::invalid run name \"a,b\""
+            "::error file=experiments/e/1e/a%2Cb.yaml,line=1,col=1::invalid run name \"a,b\""
         ),
         "{}",
         annotations[0]
@@ -528,7 +560,7 @@ fn github_actions_get_one_escaped_annotation_per_problem() {
     // The human lines come first, unchanged.
     assert!(
         out.stdout
-            .starts_with("experiments/e/a,b.yaml:1:1: invalid run name"),
+            .starts_with("experiments/e/1e/a,b.yaml:1:1: invalid run name"),
         "{}",
         out.stdout
     );

@@ -3,7 +3,7 @@
 //! clear error with its location and the exit code of DESIGN.md §5, nothing
 //! is written, nothing panics, and memory stays bounded.
 
-pub use crate::common::{Outcome, TestEnv};
+pub use crate::common::{Outcome, TestEnv, run_file};
 pub use serde_json::Value;
 pub use std::io::Read;
 pub use std::path::PathBuf;
