@@ -408,7 +408,7 @@ pub fn generate_experiment(dir: &Path, runs: u64, steps: u64) -> std::io::Result
                 ("Regent-Actor", "bench".into()),
             ],
             &[(
-                Layout::run(&experiment, &name),
+                Layout::run(experiment, &name),
                 erased::Yaml::yaml(&run, "run"),
             )],
         )?;
