@@ -1,0 +1,155 @@
+//! `regent run log | list | show | compare`: experiment runs. One module per
+//! command: `log` writes a run, `list` filters and sorts runs, `show` shows
+//! one or compares several.
+
+mod list;
+mod log;
+mod show;
+
+use super::{CliError, CliResult, CommitArgs, Ctx};
+use crate::names::{self, NameKind};
+use crate::registry::{Layout, RunFile, RunStatus};
+use crate::runs;
+use crate::snapshot::Snapshot;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RunCommand {
+    /// Record a run's params, metrics and artifacts as experiments/<experiment>/<shard>/<run>.yaml.
+    Log(LogArgs),
+    /// List runs, optionally filtered and sorted by a metric.
+    List(ListArgs),
+    /// Show one run.
+    Show(ShowArgs),
+    /// Put the params and metrics of several runs side by side.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// The experiment the run belongs to.
+    pub experiment: String,
+    /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A parameter (repeatable); overrides the same key from --params-file.
+    #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
+    pub params: Vec<(String, String)>,
+    /// A final metric value (repeatable); overrides the same key from --metrics-file.
+    #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
+    pub metrics: Vec<(String, String)>,
+    /// Params from a JSON or YAML file; nested maps become `a/b` keys.
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become histories.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// A local file (hashed with sha256) or a URI (kept as given); repeatable.
+    #[arg(long = "artifact", value_name = "PATH_OR_URI")]
+    pub artifacts: Vec<String>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
+    pub tags: Vec<(String, String)>,
+    /// A free-form note.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// running, finished, failed or killed.
+    #[arg(long, default_value = "finished", value_parser = parse_status)]
+    pub status: RunStatus,
+    /// When the run started (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<jiff::Timestamp>,
+    /// When the run ended (RFC 3339; default: now unless --status running).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub end: Option<jiff::Timestamp>,
+    /// Only write the file; do not commit.
+    #[arg(long, conflicts_with = "push")]
+    pub no_commit: bool,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only this experiment's runs.
+    pub experiment: Option<String>,
+    /// Sort by this metric, highest first (runs without it come last).
+    #[arg(long, value_name = "METRIC")]
+    pub sort: Option<String>,
+    /// Sort lowest first.
+    #[arg(long, requires = "sort")]
+    pub asc: bool,
+    /// Keep runs matching an expression, e.g. `metrics.accuracy > 0.9 and params.optimizer == "adam"`.
+    #[arg(long = "where", value_name = "EXPR")]
+    pub filter: Option<String>,
+    /// Show at most N runs.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Read the registry at this revision (default: HEAD).
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ShowArgs {
+    /// EXPERIMENT/RUN.
+    pub run: String,
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CompareArgs {
+    /// Two or more EXPERIMENT/RUN.
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<String>,
+    #[arg(long, value_name = "REV", default_value = "HEAD")]
+    pub rev: String,
+}
+
+fn parse_status(text: &str) -> Result<RunStatus, String> {
+    RunStatus::parse(text).ok_or_else(|| "expected running, finished, failed or killed".into())
+}
+
+fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
+    crate::time::parse(text)
+        .ok_or_else(|| "expected an RFC 3339 time such as 2026-11-26T18:10:05Z".into())
+}
+
+pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
+    match command {
+        RunCommand::Log(args) => log::log(ctx, args),
+        RunCommand::List(args) => list::list(ctx, args),
+        RunCommand::Show(args) => show::show(ctx, args),
+        RunCommand::Compare(args) => show::compare(ctx, args),
+    }
+}
+
+/// A run as JSON: the file's fields plus its `id`.
+pub(super) fn run_json(run: &RunFile) -> serde_json::Value {
+    let mut value = serde_json::to_value(run).unwrap_or_default();
+    value["id"] = run.id().into();
+    value
+}
+/// `EXPERIMENT/RUN` -> the two names, checked.
+pub(super) fn split_run_id(id: &str) -> CliResult<(String, String)> {
+    let (experiment, run) = id.split_once('/').ok_or_else(|| {
+        CliError::error(format!("expected EXPERIMENT/RUN, got {id:?}"))
+            .hint("`regent run list` shows run ids")
+    })?;
+    names::check(NameKind::Experiment, experiment)?;
+    names::check(NameKind::Run, run)?;
+    Ok((experiment.to_owned(), run.to_owned()))
+}
+
+pub(super) fn load_run(snapshot: &Snapshot<'_>, id: &str) -> CliResult<RunFile> {
+    let (experiment, run) = split_run_id(id)?;
+    if !snapshot.exists(&Layout::run(&experiment, &run)) {
+        return Err(CliError::no(format!("no run {id}"))
+            .hint("`regent run list` shows the runs (committed ones; see --rev)"));
+    }
+    snapshot
+        .run(&experiment, &run)
+        .map(|l| l.value)
+        .map_err(|d| CliError::bad_files(format!("run {id} is invalid"), d))
+}
