@@ -66,6 +66,10 @@ fn validator(name: &str) -> Result<&'static jsonschema::Validator, String> {
                 serde_json::from_str(embedded.source).map_err(|e| e.to_string())?;
             jsonschema::draft202012::options()
                 .should_validate_formats(true)
+                // RFC 3339, and also the form PyYAML writes back a time it
+                // read (`2026-11-29 11:34:49+00:00`): a file a Python script
+                // loaded and dumped again must still validate.
+                .with_format("date-time", |text: &str| crate::time::parse(text).is_some())
                 .build(&schema)
                 .map_err(|e| e.to_string())
         })

@@ -43,7 +43,9 @@ pub fn from_git_seconds(seconds: i64) -> Timestamp {
     })
 }
 
-/// Parses an RFC 3339 timestamp written in a registry file.
+/// Parses a timestamp written in a registry file: RFC 3339, or the same with
+/// a space for the `T` as PyYAML's `safe_dump` writes one
+/// (`2026-11-29 11:34:49.123000+00:00`). An offset is required.
 pub fn parse(text: &str) -> Option<Timestamp> {
     text.parse::<Timestamp>().ok()
 }
@@ -124,6 +126,22 @@ pub fn parse_user_time(text: &str) -> Result<Timestamp, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_file_times_as_regent_and_pyyaml_write_them() {
+        let t = |s: &str| parse(s).map(format);
+        assert_eq!(t("2026-11-29T11:34:49Z").unwrap(), "2026-11-29T11:34:49Z");
+        assert_eq!(
+            t("2026-11-29 11:34:49+00:00").unwrap(),
+            "2026-11-29T11:34:49Z"
+        );
+        assert_eq!(
+            t("2026-11-29 12:34:49.123000+01:00").unwrap(),
+            "2026-11-29T11:34:49Z"
+        );
+        assert!(parse("2026-11-29 11:34:49").is_none(), "no offset");
+        assert!(parse("2026-13-29T11:34:49Z").is_none());
+    }
 
     #[test]
     fn reads_user_times() {

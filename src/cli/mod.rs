@@ -167,6 +167,17 @@ impl Ctx {
 
     /// `--actor`, else REGENT_ACTOR, else GITHUB_ACTOR, else git's author
     /// name (as `git commit` would record it: `git var GIT_AUTHOR_IDENT`).
+    /// Where `--push` sends events (None without it).
+    pub fn push_target(
+        &self,
+        repo: &Repo,
+        push: bool,
+    ) -> CliResult<Option<crate::workspace::PushTarget>> {
+        Ok(push
+            .then(|| crate::workspace::push_target(repo))
+            .transpose()?)
+    }
+
     pub fn actor(&self, repo: &Repo) -> CliResult<String> {
         let actor = match self.claimed_actor() {
             Some((_, name)) => name,

@@ -5,6 +5,7 @@
 mod layout;
 mod types;
 mod yaml;
+mod yaml11;
 
 pub use layout::{FileKind, Layout, classify};
 pub use types::*;

@@ -57,8 +57,15 @@ pub fn modeline(schema_name: &str) -> String {
 
 /// Serialises a registry file: modeline first, then the YAML. Deterministic:
 /// the same value always gives the same bytes.
+///
+/// Strings a YAML 1.1 reader (PyYAML) would read as something else (`yes`,
+/// `2026-01-01`) are quoted; see [`super::yaml11`].
 pub fn to_yaml<T: Serialize>(schema_name: &str, value: &T) -> Result<String, serde_yaml::Error> {
-    let body = serde_yaml::to_string(value)?;
+    let value = serde_yaml::to_value(value)?;
+    let mut body = serde_yaml::to_string(&value)?;
+    if super::yaml11::has_ambiguous_strings(&value) {
+        body = super::yaml11::quote_ambiguous(&body);
+    }
     Ok(format!("{}\n{body}", modeline(schema_name)))
 }
 

@@ -12,6 +12,22 @@ pub fn run_file(experiment: &str, run: &str) -> String {
     regent::registry::Layout::run(experiment, run)
 }
 
+/// The Python of the test venv (`bash .ci/python-env` makes it, with the
+/// packages of `.ci/requirements.txt`): `REGENT_TEST_PYTHON`, else
+/// `target/python/bin/python`.
+pub fn python() -> PathBuf {
+    if let Some(path) = std::env::var_os("REGENT_TEST_PYTHON") {
+        return PathBuf::from(path);
+    }
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/python/bin/python");
+    assert!(
+        venv.exists(),
+        "no test venv at {}: run `bash .ci/test` (it makes the venv, then runs cargo test)",
+        venv.display()
+    );
+    venv
+}
+
 pub struct TestEnv {
     _temp: tempfile::TempDir,
     pub root: PathBuf,

@@ -70,34 +70,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         None => runs::generate_name(now, &exists),
     };
 
-    let excluded = registry_paths(&repo);
-    let source = RunSource {
-        commit: head.as_ref().map(|c| c.id().to_string()),
-        branch: repo
-            .head_branch()
-            .ok()
-            .map(|b| b.trim_start_matches("refs/heads/").to_owned()),
-        dirty: repo.is_dirty_outside(&excluded)?,
-        remote: repo.remote_url(),
-        extensions: Default::default(),
-    };
-    let workdir = repo.workdir.clone().unwrap_or_default();
-    let mut lock_dirs = vec![(String::new(), workdir.as_path())];
-    let cwd = std::fs::canonicalize(&ctx.dir).unwrap_or_else(|_| ctx.dir.clone());
-    if cwd != workdir && cwd.starts_with(&workdir) {
-        let label = cwd
-            .strip_prefix(&workdir)
-            .map(|p| p.to_string_lossy().replace('\\', "/"))
-            .unwrap_or_default();
-        lock_dirs.push((label, cwd.as_path()));
-    }
-    let lockfiles = runs::lock_file_digests(&lock_dirs)?;
-    let interpreter = runs::interpreter();
-    let environment = (!lockfiles.is_empty() || interpreter.is_some()).then(|| RunEnvironment {
-        lockfiles,
-        interpreter,
-        extensions: Default::default(),
-    });
+    let new = new_record(ctx, &repo, &args.experiment, &actor, now)?;
 
     let start = args.start.unwrap_or(now);
     let end = match (args.end, args.status) {
@@ -112,12 +85,12 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         start_time: crate::time::format(start),
         end_time: end.map(crate::time::format),
         user: actor.clone(),
-        source: Some(source),
+        source: new.source,
         params,
         metrics,
         history,
         artifacts,
-        environment,
+        environment: new.environment,
         tags: args.tags.iter().cloned().collect(),
         note: args.note.clone(),
         extensions: Default::default(),
@@ -176,6 +149,65 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     }
     out.flush()?;
     Ok(())
+}
+
+/// A run of `experiment` as it starts now: the actor, the source (commit,
+/// branch, dirty, remote) and the environment (lock-file digests of the
+/// repository's root and of the current folder, the interpreter). Name,
+/// params, metrics and the rest are the caller's.
+pub(super) fn new_record(
+    ctx: &Ctx,
+    repo: &Repo,
+    experiment: &str,
+    actor: &str,
+    now: jiff::Timestamp,
+) -> CliResult<RunFile> {
+    let excluded = registry_paths(repo);
+    let source = RunSource {
+        commit: repo.head_commit()?.map(|c| c.id().to_string()),
+        branch: repo
+            .head_branch()
+            .ok()
+            .map(|b| b.trim_start_matches("refs/heads/").to_owned()),
+        dirty: repo.is_dirty_outside(&excluded)?,
+        remote: repo.remote_url(),
+        extensions: Default::default(),
+    };
+    let workdir = repo.workdir.clone().unwrap_or_default();
+    let mut lock_dirs = vec![(String::new(), workdir.as_path())];
+    let cwd = std::fs::canonicalize(&ctx.dir).unwrap_or_else(|_| ctx.dir.clone());
+    if cwd != workdir && cwd.starts_with(&workdir) {
+        let label = cwd
+            .strip_prefix(&workdir)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        lock_dirs.push((label, cwd.as_path()));
+    }
+    let lockfiles = runs::lock_file_digests(&lock_dirs)?;
+    let interpreter = runs::interpreter();
+    let environment = (!lockfiles.is_empty() || interpreter.is_some()).then(|| RunEnvironment {
+        lockfiles,
+        interpreter,
+        extensions: Default::default(),
+    });
+
+    Ok(RunFile {
+        name: String::new(),
+        experiment: experiment.to_owned(),
+        status: RunStatus::Finished,
+        start_time: crate::time::format(now),
+        end_time: Some(crate::time::format(now)),
+        user: actor.to_owned(),
+        source: Some(source),
+        params: Default::default(),
+        metrics: Default::default(),
+        history: Default::default(),
+        artifacts: Vec::new(),
+        environment,
+        tags: Default::default(),
+        note: None,
+        extensions: Default::default(),
+    })
 }
 
 /// The registry's own paths, repository-relative (excluded from "dirty").

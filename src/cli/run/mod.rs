@@ -5,12 +5,14 @@
 mod list;
 mod log;
 mod show;
+mod track;
 
 use super::{CliError, CliResult, CommitArgs, Ctx};
 use crate::names::{self, NameKind};
 use crate::registry::{Layout, RunFile, RunStatus};
 use crate::runs;
 use crate::snapshot::Snapshot;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Subcommand)]
@@ -23,6 +25,12 @@ pub enum RunCommand {
     Show(ShowArgs),
     /// Put the params and metrics of several runs side by side.
     Compare(CompareArgs),
+    /// Begin a run (status running); `update` and `end` add to it later.
+    Start(StartArgs),
+    /// Add params, metrics, history points, tags, artifacts or a note to a running run.
+    Update(UpdateArgs),
+    /// End a running run (default status: finished), with what `update` takes.
+    End(EndArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +75,119 @@ pub struct LogArgs {
     pub no_commit: bool,
     #[command(flatten)]
     pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct StartArgs {
+    /// The experiment the run belongs to.
+    pub experiment: String,
+    /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
+    #[arg(long)]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub data: UpdateData,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct UpdateArgs {
+    /// EXPERIMENT/RUN, a running run.
+    pub run: String,
+    #[command(flatten)]
+    pub data: UpdateData,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct EndArgs {
+    /// EXPERIMENT/RUN, a running run.
+    pub run: String,
+    /// finished, failed or killed.
+    #[arg(long, default_value = "finished", value_parser = parse_status)]
+    pub status: RunStatus,
+    #[command(flatten)]
+    pub data: UpdateData,
+    #[command(flatten)]
+    pub commit: CommitArgs,
+}
+
+/// What `run start`, `update` and `end` add to a run.
+#[derive(Debug, clap::Args)]
+pub struct UpdateData {
+    /// A parameter (repeatable). Params are set once: a different value later is refused.
+    #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
+    pub params: Vec<(String, String)>,
+    /// A metric value (repeatable); its latest value. With --step, also a history point.
+    #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
+    pub metrics: Vec<(String, String)>,
+    /// The step of the --metric values: each becomes a history point at this step.
+    #[arg(long, value_name = "N")]
+    pub step: Option<u64>,
+    /// Params from a JSON or YAML file; nested maps become `a/b` keys.
+    #[arg(long, value_name = "FILE")]
+    pub params_file: Option<PathBuf>,
+    /// Metrics from a JSON or YAML file; lists become history points (appended).
+    #[arg(long, value_name = "FILE")]
+    pub metrics_file: Option<PathBuf>,
+    /// A local file (hashed with sha256) or a URI (kept as given); repeatable.
+    #[arg(long = "artifact", value_name = "PATH_OR_URI")]
+    pub artifacts: Vec<String>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
+    pub tags: Vec<(String, String)>,
+    /// A free-form note (replaces the run's note).
+    #[arg(long)]
+    pub note: Option<String>,
+}
+
+impl UpdateData {
+    /// Params from --params-file, then --param.
+    fn params(&self) -> CliResult<BTreeMap<String, String>> {
+        let mut params = BTreeMap::new();
+        if let Some(file) = &self.params_file {
+            let value = runs::read_data_file(file)?;
+            params = runs::params_from(&value, &file.display().to_string())?;
+        }
+        params.extend(self.params.iter().cloned());
+        Ok(params)
+    }
+
+    /// Latest values and history points from --metrics-file, then --metric
+    /// (points at --step, stamped `now`).
+    fn metrics(&self, now: jiff::Timestamp) -> CliResult<runs::Metrics> {
+        let (mut metrics, mut history) = match &self.metrics_file {
+            Some(file) => {
+                let value = runs::read_data_file(file)?;
+                runs::metrics_from(&value, &file.display().to_string())?
+            }
+            None => Default::default(),
+        };
+        for (key, text) in &self.metrics {
+            let value = runs::metric_value(key, text)?;
+            metrics.insert(key.clone(), value);
+            if let Some(step) = self.step {
+                history
+                    .entry(key.clone())
+                    .or_default()
+                    .push(crate::registry::MetricPoint {
+                        step,
+                        value,
+                        timestamp: Some(crate::time::format(now)),
+                    });
+            }
+        }
+        Ok((metrics, history))
+    }
+
+    fn artifacts(&self) -> CliResult<Vec<crate::registry::RunArtifact>> {
+        Ok(self
+            .artifacts
+            .iter()
+            .map(|a| runs::artifact(a))
+            .collect::<Result<Vec<_>, _>>()?)
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +243,9 @@ pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
         RunCommand::List(args) => list::list(ctx, args),
         RunCommand::Show(args) => show::show(ctx, args),
         RunCommand::Compare(args) => show::compare(ctx, args),
+        RunCommand::Start(args) => track::start(ctx, args),
+        RunCommand::Update(args) => track::update(ctx, args),
+        RunCommand::End(args) => track::end(ctx, args),
     }
 }
 
