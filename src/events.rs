@@ -488,6 +488,14 @@ pub fn explains(trailer: &Event, derived: &Event) -> bool {
         // Registering a new model also writes its model.yaml.
         || (trailer.event == EventKind::Register && derived.event == EventKind::Edit && derived.version.is_none());
     let same = |a: &Option<String>, b: &Option<String>| b.is_none() || a == b;
+    // A batch (`run log --batch`) claims new runs without naming each.
+    let batch_of_runs = trailer.event == EventKind::Run
+        && trailer.run.is_none()
+        && trailer.model.is_none()
+        && derived.event == EventKind::Run;
+    if batch_of_runs {
+        return true;
+    }
     kind_matches
         && same(&trailer.model, &derived.model)
         && (derived.version.is_none() || trailer.version == derived.version)

@@ -105,6 +105,32 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
         .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
 }
 
+/// One line of JSON (a batch line) as a value, with the checks a JSON file
+/// gets: a bounded number of nodes, no key twice. The error says where in
+/// the line (`column N: …`).
+pub fn parse_json_line(text: &str) -> Result<serde_json::Value, String> {
+    registry::count_json_nodes(text).map_err(|e| match e {
+        registry::YamlError::At {
+            column, message, ..
+        } => format!("column {column}: {message}"),
+        other => format!("{other:?}"),
+    })?;
+    let mut reader = serde_json::Deserializer::from_str(text);
+    serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut reader)
+        .and_then(|value| reader.end().map(|()| value))
+        .map_err(|e| {
+            let text = e.to_string();
+            let message = text
+                .strip_suffix(&format!(" at line {} column {}", e.line(), e.column()))
+                .unwrap_or(&text);
+            if message.starts_with(DUPLICATE_KEY) {
+                format!("column {}: {message}", e.column())
+            } else {
+                format!("column {}: invalid JSON: {message}", e.column())
+            }
+        })
+}
+
 const DUPLICATE_KEY: &str = "duplicate key";
 
 /// A JSON value whose objects have no key twice. serde_json keeps the last of

@@ -5,6 +5,7 @@ mod common;
 mod action;
 mod audit;
 mod bad_input;
+mod batch;
 mod bypass;
 mod crash;
 mod fuzz_corpus;

@@ -12,7 +12,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
-    names::check(NameKind::Experiment, &args.experiment)?;
+    // clap requires the experiment unless --batch, which is handled elsewhere.
+    let experiment = args.experiment.clone().unwrap_or_default();
+    names::check(NameKind::Experiment, &experiment)?;
     if let Some(name) = &args.name {
         names::check(NameKind::Run, name)?;
     }
@@ -49,7 +51,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
 
     let head = repo.head_commit()?;
     let exists = |name: &str| {
-        let path = Layout::run(&args.experiment, name);
+        let path = Layout::run(&experiment, name);
         registry_dir.join(&path).exists()
             || head.as_ref().is_some_and(|h| {
                 h.tree().is_ok_and(|t| {
@@ -62,7 +64,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     let name = match &args.name {
         Some(name) if exists(name) => {
             return Err(
-                CliError::no(format!("run {}/{name} already exists", args.experiment))
+                CliError::no(format!("run {experiment}/{name} already exists"))
                     .hint("runs are never overwritten; choose another --name or omit it"),
             );
         }
@@ -70,7 +72,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         None => runs::generate_name(now, &exists),
     };
 
-    let new = new_record(ctx, &repo, &args.experiment, &actor, now)?;
+    let new = new_record(ctx, &repo, &experiment, &actor, now)?;
 
     let start = args.start.unwrap_or(now);
     let end = match (args.end, args.status) {
@@ -80,7 +82,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     };
     let record = RunFile {
         name: name.clone(),
-        experiment: args.experiment.clone(),
+        experiment: experiment.clone(),
         status: args.status,
         start_time: crate::time::format(start),
         end_time: end.map(crate::time::format),
@@ -95,7 +97,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         note: args.note.clone(),
         extensions: Default::default(),
     };
-    let path = Layout::run(&args.experiment, &name);
+    let path = Layout::run(&experiment, &name);
     let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
     // What regent writes must pass what regent checks.
     crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes()).map_err(|d| {

@@ -2,6 +2,7 @@
 //! command: `log` writes a run, `list` filters and sorts runs, `show` shows
 //! one or compares several.
 
+mod batch;
 mod list;
 mod log;
 mod show;
@@ -36,7 +37,16 @@ pub enum RunCommand {
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
     /// The experiment the run belongs to.
-    pub experiment: String,
+    #[arg(required_unless_present = "batch")]
+    pub experiment: Option<String>,
+    /// Record many runs in one commit from a JSON Lines file (`-`: standard
+    /// input), a run per line: {"experiment", "name"?, "params"?, "metrics"?,
+    /// "tags"?, "note"?, "status"?, "start"?, "end"?, "artifacts"?}.
+    #[arg(long, value_name = "FILE", conflicts_with_all = [
+        "experiment", "name", "params", "metrics", "params_file", "metrics_file",
+        "artifacts", "tags", "note", "start", "end", "no_commit",
+    ])]
+    pub batch: Option<PathBuf>,
     /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
     #[arg(long)]
     pub name: Option<String>,
@@ -239,7 +249,10 @@ fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
 
 pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
     match command {
-        RunCommand::Log(args) => log::log(ctx, args),
+        RunCommand::Log(mut args) => match args.batch.take() {
+            Some(file) => batch::log_batch(ctx, &file, &args.commit),
+            None => log::log(ctx, args),
+        },
         RunCommand::List(args) => list::list(ctx, args),
         RunCommand::Show(args) => show::show(ctx, args),
         RunCommand::Compare(args) => show::compare(ctx, args),

@@ -1,0 +1,290 @@
+//! `regent run log --batch FILE.jsonl`: many runs (a sweep) in one commit.
+//!
+//! Each line is one run as a JSON object. Every line is read and checked
+//! before anything is written: a bad line refuses the whole batch, naming
+//! the file, the line and what is wrong, and nothing is committed.
+
+use crate::cli::{CliError, CliResult, CommitArgs, Ctx};
+use crate::names::{self, NameKind};
+use crate::output::{Format, write_json};
+use crate::registry::{Layout, RunFile, RunStatus, to_yaml};
+use crate::runs;
+use crate::snapshot::Snapshot;
+use crate::workspace::{self, Change, CommitMessage, Prepared};
+use std::collections::BTreeSet;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+/// The keys a batch line may have.
+const KEYS: [&str; 10] = [
+    "experiment",
+    "name",
+    "params",
+    "metrics",
+    "tags",
+    "note",
+    "status",
+    "start",
+    "end",
+    "artifacts",
+];
+
+/// One line of the batch, read and checked; its name is given or generated
+/// when the commit is built.
+struct Line {
+    number: usize,
+    name: Option<String>,
+    record: RunFile,
+}
+
+pub(super) fn log_batch(ctx: &Ctx, file: &Path, commit: &CommitArgs) -> CliResult {
+    let repo = ctx.open_registry()?;
+    let actor = ctx.actor(&repo)?;
+    let now = crate::time::now();
+    let shown = if file == Path::new("-") {
+        "<stdin>".to_owned()
+    } else {
+        file.display().to_string()
+    };
+    let base = super::log::new_record(ctx, &repo, "", &actor, now)?;
+    let lines = read_lines(file, &shown, &base, now)?;
+    if lines.is_empty() {
+        return Err(CliError::error(format!("{shown}: no runs in the batch")));
+    }
+    // Two lines naming the same run would overwrite each other.
+    let mut named = BTreeSet::new();
+    for line in &lines {
+        if let Some(name) = &line.name
+            && !named.insert((line.record.experiment.clone(), name.clone()))
+        {
+            return Err(CliError::error(format!(
+                "{shown}:{}: run {}/{name} is named twice in the batch",
+                line.number, line.record.experiment
+            )));
+        }
+    }
+    let push = ctx.push_target(&repo, commit.push)?;
+    let applied = workspace::apply(
+        &repo,
+        push.as_ref(),
+        &repo.authorship(&actor)?,
+        &mut |head| {
+            let snapshot = Snapshot::of_commit(&repo, head)?;
+            let exists = |experiment: &str, name: &str| {
+                snapshot
+                    .as_ref()
+                    .is_some_and(|s| s.exists(&Layout::run(experiment, name)))
+            };
+            let mut taken: BTreeSet<(String, String)> = named.clone();
+            let mut changes = Vec::with_capacity(lines.len());
+            let mut ids = Vec::with_capacity(lines.len());
+            for line in &lines {
+                let experiment = line.record.experiment.clone();
+                let name = match &line.name {
+                    Some(name) if exists(&experiment, name) => {
+                        return Err(CliError::no(format!(
+                            "{shown}:{}: run {experiment}/{name} already exists",
+                            line.number
+                        ))
+                        .hint("runs are never overwritten; rename it or leave out its name"));
+                    }
+                    Some(name) => name.clone(),
+                    None => runs::generate_name(now, &|candidate: &str| {
+                        exists(&experiment, candidate)
+                            || taken.contains(&(experiment.clone(), candidate.to_owned()))
+                    }),
+                };
+                taken.insert((experiment.clone(), name.clone()));
+                let mut record = line.record.clone();
+                record.name = name;
+                let path = Layout::run(&record.experiment, &record.name);
+                let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
+                crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes())
+                    .map_err(|d| {
+                        CliError::bad_files(
+                            format!("{shown}:{}: the run would not be valid", line.number),
+                            d,
+                        )
+                    })?;
+                ids.push(record.id());
+                changes.push(Change {
+                    path,
+                    content: Some(yaml.into_bytes()),
+                });
+            }
+            let count = changes.len();
+            let subject = crate::cli::commit_subject(
+                &repo,
+                "batch",
+                &[(
+                    "summary",
+                    &format!("log {count} run{}", if count == 1 { "" } else { "s" }),
+                )],
+            )?;
+            // `Regent-Event: run` without a `Regent-Run`: the commit claims new
+            // runs only; history checks each added file against that claim.
+            let message = CommitMessage::new(subject)
+                .with_user_message(commit.message.as_deref())
+                .trailer("Regent-Event", "run")
+                .trailer("Regent-Batch", count.to_string())
+                .trailer("Regent-Actor", actor.clone());
+            Ok::<_, CliError>((
+                Prepared {
+                    changes,
+                    tags: Vec::new(),
+                    message,
+                },
+                ids,
+            ))
+        },
+    )?;
+    let ids = applied.value;
+    let mut out = std::io::stdout().lock();
+    match ctx.format {
+        Format::Json => write_json(
+            &mut out,
+            &serde_json::json!({"runs": ids, "commit": applied.commit.to_string()}),
+        )?,
+        Format::Human => {
+            for id in &ids {
+                writeln!(out, "{id}")?;
+            }
+            ctx.info(format!(
+                "Logged {} runs (commit {})",
+                ids.len(),
+                &applied.commit.to_string()[..12]
+            ));
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Every non-blank line of the batch as a run, or the first bad line's error.
+fn read_lines(
+    file: &Path,
+    shown: &str,
+    base: &RunFile,
+    now: jiff::Timestamp,
+) -> CliResult<Vec<Line>> {
+    let reader: Box<dyn BufRead> = if file == Path::new("-") {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let opened = fs_err::File::open(file).map_err(|e| {
+            CliError::error(format!("cannot read the batch {shown}")).cause(e.to_string())
+        })?;
+        Box::new(std::io::BufReader::new(opened))
+    };
+    let mut lines = Vec::new();
+    for (index, text) in reader.lines().enumerate() {
+        let number = index + 1;
+        let text = text.map_err(|e| {
+            CliError::error(format!("{shown}:{number}: cannot read the line")).cause(e.to_string())
+        })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let at = |message: String| CliError::error(format!("{shown}:{number}: {message}"));
+        let value = runs::parse_json_line(&text).map_err(at)?;
+        lines.push(read_run(&value, number, base, now).map_err(at)?);
+    }
+    Ok(lines)
+}
+
+/// One batch line as a run of its own.
+fn read_run(
+    value: &serde_json::Value,
+    number: usize,
+    base: &RunFile,
+    now: jiff::Timestamp,
+) -> Result<Line, String> {
+    let serde_json::Value::Object(map) = value else {
+        return Err("a batch line is a JSON object, one run".into());
+    };
+    if let Some(key) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown key `{key}`; a run takes {}",
+            KEYS.join(", ")
+        ));
+    }
+    let text = |key: &str| -> Result<Option<String>, String> {
+        match map.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`{key}` must be a string, not {other}")),
+        }
+    };
+    let experiment = text("experiment")?.ok_or("`experiment` is required")?;
+    names::check(NameKind::Experiment, &experiment).map_err(|e| e.to_string())?;
+    let name = text("name")?;
+    if let Some(name) = &name {
+        names::check(NameKind::Run, name).map_err(|e| e.to_string())?;
+    }
+    let status = match text("status")? {
+        None => RunStatus::Finished,
+        Some(s) => RunStatus::parse(&s)
+            .ok_or_else(|| format!("status {s:?}: expected running, finished, failed or killed"))?,
+    };
+    let time = |key: &str| -> Result<Option<jiff::Timestamp>, String> {
+        text(key)?
+            .map(|t| {
+                crate::time::parse(&t)
+                    .ok_or_else(|| format!("`{key}` {t:?} is not an RFC 3339 time"))
+            })
+            .transpose()
+    };
+    let start = time("start")?.unwrap_or(now);
+    let end = match (time("end")?, status) {
+        (Some(end), _) => Some(end),
+        (None, RunStatus::Running) => None,
+        (None, _) => Some(now.max(start)),
+    };
+    let params = match map.get("params") {
+        None => Default::default(),
+        Some(v) => runs::params_from(v, "params").map_err(|e| e.to_string())?,
+    };
+    let (metrics, history) = match map.get("metrics") {
+        None => Default::default(),
+        Some(v) => runs::metrics_from(v, "metrics").map_err(|e| e.to_string())?,
+    };
+    let mut tags = std::collections::BTreeMap::new();
+    if let Some(value) = map.get("tags") {
+        let serde_json::Value::Object(given) = value else {
+            return Err("`tags` must be an object of strings".into());
+        };
+        for (key, value) in given {
+            let serde_json::Value::String(s) = value else {
+                return Err(format!("tag `{key}` must be a string, not {value}"));
+            };
+            tags.insert(key.clone(), s.clone());
+        }
+    }
+    let mut artifacts = Vec::new();
+    if let Some(value) = map.get("artifacts") {
+        let serde_json::Value::Array(given) = value else {
+            return Err("`artifacts` must be a list of paths or URIs".into());
+        };
+        for item in given {
+            let serde_json::Value::String(arg) = item else {
+                return Err(format!("artifact {item} must be a path or a URI string"));
+            };
+            artifacts.push(runs::artifact(arg).map_err(|e| e.to_string())?);
+        }
+    }
+    let mut record = base.clone();
+    record.experiment = experiment;
+    record.status = status;
+    record.start_time = crate::time::format(start);
+    record.end_time = end.map(crate::time::format);
+    record.params = params;
+    record.metrics = metrics;
+    record.history = history;
+    record.tags = tags;
+    record.note = text("note")?;
+    record.artifacts = artifacts;
+    Ok(Line {
+        number,
+        name,
+        record,
+    })
+}

@@ -1,0 +1,170 @@
+//! `run log --batch FILE.jsonl|-`: a sweep's runs in one commit; a bad line
+//! refuses the whole batch.
+
+use crate::common::{TestEnv, run_file};
+use serde_json::Value;
+
+fn show(env: &TestEnv, id: &str) -> Value {
+    serde_json::from_str(&env.run_ok(&["run", "show", id, "--json"])).unwrap()
+}
+
+#[test]
+fn a_batch_records_every_line_as_a_run_in_one_commit() {
+    let env = TestEnv::with_registry();
+    let before = env.commit_count();
+    env.write(
+        "sweep.jsonl",
+        concat!(
+            r#"{"experiment": "sweep", "name": "a", "params": {"lr": 0.1, "opt": {"name": "adam"}}, "metrics": {"acc": 0.9, "loss": [0.5, 0.25]}}"#,
+            "\n\n",
+            r#"{"experiment": "sweep", "tags": {"k": "v"}, "status": "failed", "note": "diverged", "start": "2026-01-01T00:00:00Z", "end": "2026-01-01T01:00:00Z"}"#,
+            "\n",
+            r#"{"experiment": "other", "name": "c", "artifacts": ["s3://bucket/model.pkl"]}"#,
+            "\n",
+        ),
+    );
+    env.commit_all("the sweep's lines");
+    let out: Value =
+        serde_json::from_str(&env.run_ok(&["run", "log", "--batch", "sweep.jsonl", "--json"]))
+            .unwrap();
+    let ids: Vec<&str> = out["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3);
+    assert_eq!(ids[0], "sweep/a");
+    assert!(ids[1].starts_with("sweep/2026"), "{ids:?}");
+    assert_eq!(ids[2], "other/c");
+    assert_eq!(env.commit_count(), before + 2);
+    assert_eq!(env.git(&["status", "--porcelain"]), "");
+
+    let a = show(&env, "sweep/a");
+    assert_eq!(a["params"]["lr"], "0.1");
+    assert_eq!(a["params"]["opt/name"], "adam");
+    assert_eq!(a["metrics"]["loss"], 0.25);
+    assert_eq!(a["history"]["loss"].as_array().unwrap().len(), 2);
+    let b = show(&env, ids[1]);
+    assert_eq!(b["status"], "failed");
+    assert_eq!(b["start_time"], "2026-01-01T00:00:00Z");
+    assert_eq!(b["end_time"], "2026-01-01T01:00:00Z");
+    assert_eq!(b["tags"]["k"], "v");
+    assert_eq!(
+        show(&env, "other/c")["artifacts"][0]["uri"],
+        "s3://bucket/model.pkl"
+    );
+
+    // One commit, three run events, each made by regent.
+    let history: Value = serde_json::from_str(&env.run_ok(&["history", "--json"])).unwrap();
+    let runs: Vec<&Value> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "run")
+        .collect();
+    assert_eq!(runs.len(), 3, "{history}");
+    assert!(
+        runs.iter()
+            .all(|e| e["via"] == "regent" && e["commit"] == out["commit"])
+    );
+    env.run_ok(&["validate"]);
+
+    // Standard input, and names taken by then.
+    let mut cmd = env.regent();
+    cmd.args(["run", "log", "--batch", "-"])
+        .write_stdin("{\"experiment\": \"sweep\", \"name\": \"d\"}\n");
+    cmd.assert().success();
+    assert!(env.read(&run_file("sweep", "d")).contains("name: d"));
+}
+
+#[test]
+fn a_bad_line_refuses_the_whole_batch_naming_it() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&["run", "log", "sweep", "--name", "taken"]);
+    let good = r#"{"experiment": "sweep", "metrics": {"acc": 0.5}}"#;
+    let cases: [(&str, i32, &str); 10] = [
+        (
+            r#"{"experiment": "sweep", "metrics": {"acc": "high"}}"#,
+            2,
+            "batch.jsonl:2: metrics: metric `acc` is the text \"high\"",
+        ),
+        (
+            r#"{"experiment": "sweep", "bogus": 1}"#,
+            2,
+            "batch.jsonl:2: unknown key `bogus`",
+        ),
+        (
+            r#"{"experiment": "sweep", "name": "a", "name": "b"}"#,
+            2,
+            "batch.jsonl:2: column",
+        ),
+        (
+            r#"{"experiment": "sweep""#,
+            2,
+            "batch.jsonl:2: column 22: invalid JSON",
+        ),
+        (
+            r#"{"name": "x"}"#,
+            2,
+            "batch.jsonl:2: `experiment` is required",
+        ),
+        (
+            r#"{"experiment": "a b"}"#,
+            2,
+            "batch.jsonl:2: invalid experiment name",
+        ),
+        (
+            r#"{"experiment": "sweep", "status": "done"}"#,
+            2,
+            "batch.jsonl:2: status \"done\"",
+        ),
+        (
+            r#"{"experiment": "sweep", "start": "yesterday"}"#,
+            2,
+            "batch.jsonl:2: `start` \"yesterday\"",
+        ),
+        (
+            r#"[1, 2]"#,
+            2,
+            "batch.jsonl:2: a batch line is a JSON object",
+        ),
+        (
+            r#"{"experiment": "sweep", "name": "taken"}"#,
+            1,
+            "batch.jsonl:2: run sweep/taken already exists",
+        ),
+    ];
+    for (bad, code, expected) in cases {
+        std::fs::write(
+            env.root.join("batch.jsonl"),
+            format!("{good}\n{bad}\n{good}\n"),
+        )
+        .unwrap();
+        let state = env.state();
+        let batch = env.root.join("batch.jsonl");
+        let out = env.run_err(code, &["run", "log", "--batch", batch.to_str().unwrap()]);
+        assert!(
+            out.stderr.contains(expected),
+            "{bad}: expected {expected:?} in {out:?}"
+        );
+        assert_eq!(env.state(), state, "{bad}");
+    }
+    std::fs::write(
+        env.root.join("batch.jsonl"),
+        format!(
+            "{}\n{}\n",
+            r#"{"experiment": "e", "name": "x"}"#, r#"{"experiment": "e", "name": "x"}"#
+        ),
+    )
+    .unwrap();
+    let batch = env.root.join("batch.jsonl");
+    let out = env.run_err(2, &["run", "log", "--batch", batch.to_str().unwrap()]);
+    assert!(
+        out.stderr.contains("batch.jsonl:2: run e/x is named twice"),
+        "{out:?}"
+    );
+    std::fs::write(env.root.join("batch.jsonl"), "\n\n").unwrap();
+    let out = env.run_err(2, &["run", "log", "--batch", batch.to_str().unwrap()]);
+    assert!(out.stderr.contains("no runs in the batch"), "{out:?}");
+}
