@@ -26,6 +26,8 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
                 .hint("run `regent init` in a clone with a working tree"),
         );
     }
+    // Two inits at once in one checkout: the second sees the first's registry.
+    let lock = workspace::lock(&repo)?;
     if let Ok(existing) = Repo::open_registry(&ctx.dir) {
         let dir = existing.registry_dir()?;
         return Err(
@@ -60,7 +62,8 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         .with_user_message(args.commit.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());
-    let commit = workspace::commit(&repo, &changes, &message, &repo.authorship(&actor)?)?;
+    let commit = workspace::commit(&repo, &lock, &changes, &message, &repo.authorship(&actor)?)?;
+    drop(lock);
     if let Some(target) = &push {
         super::push(ctx, &repo, target, commit)?;
     }
