@@ -165,7 +165,9 @@ impl CheckoutLock {
     /// Writes who holds the lock into it. Best effort: it only serves the
     /// message of a process that gives up waiting.
     fn describe_holder(&mut self) {
-        let command: String = std::env::args()
+        // argv[0] may be a long path; the holder is regent either way.
+        let command: String = std::iter::once("regent".to_owned())
+            .chain(std::env::args().skip(1))
             .map(|a| a.escape_debug().to_string())
             .collect::<Vec<_>>()
             .join(" ");
@@ -224,7 +226,7 @@ fn holder(path: &Path) -> String {
             }
             out
         }
-        None => "held by a process that has not yet written its pid".into(),
+        None => "its holder has not written its pid into it".into(),
     }
 }
 

@@ -56,6 +56,9 @@ pub fn fetch_remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2
             "fetch",
             "--quiet",
             "--no-tags",
+            // Without it git also updates the remote-tracking ref, on the
+            // side, and fails on its lock as above.
+            "--refmap=",
             "--",
             &target.remote,
             &refspec,

@@ -6,6 +6,7 @@ mod action;
 mod audit;
 mod bad_input;
 mod bypass;
+mod concurrency;
 mod crash;
 mod fuzz_corpus;
 mod github;
