@@ -61,6 +61,12 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     let now = crate::time::now();
     let name = match &args.name {
         Some(name) if exists(name) => {
+            // Perhaps a retry of a run log killed after its commit: heal
+            // what that left half-done before saying no (best effort: the
+            // answer is no either way).
+            if let Ok(_lock) = workspace::lock(&repo) {
+                let _ = finish_interrupted(ctx, &repo);
+            }
             return Err(
                 CliError::no(format!("run {}/{name} already exists", args.experiment))
                     .hint("runs are never overwritten; choose another --name or omit it"),
@@ -181,11 +187,7 @@ fn commit_run(
     let authorship = repo.authorship(&record.user)?;
     let registry_dir = repo.registry_dir()?;
     let mut lock = workspace::lock(repo)?;
-    // A command killed after its event became visible may have left files,
-    // the index or tags half-written: finish that first (crate::recovery).
-    for note in crate::recovery::finish_interrupted(repo)? {
-        ctx.warn(note);
-    }
+    finish_interrupted(ctx, repo)?;
     let result = workspace::apply(repo, push, &authorship, &mut lock, &mut |base| {
         let tree = base.tree().map_err(|e| CliError::error(e.to_string()))?;
         // Taken in the commit built on, or by a file of that name in the
@@ -242,6 +244,16 @@ fn commit_run(
         ctx.info(format!("Pushed to {}", target.remote));
     }
     Ok((applied.commit, applied.value))
+}
+
+/// A command killed after its event became visible may have left files,
+/// the index or tags half-written: finish that (crate::recovery). The
+/// caller holds the checkout's lock.
+fn finish_interrupted(ctx: &Ctx, repo: &Repo) -> CliResult {
+    for note in crate::recovery::finish_interrupted(repo)? {
+        ctx.warn(note);
+    }
+    Ok(())
 }
 
 /// The registry's own paths, repository-relative (excluded from "dirty").
