@@ -62,11 +62,47 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         .with_user_message(args.commit.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());
-    let commit = workspace::commit(&repo, &lock, &changes, &message, &repo.authorship(&actor)?)?;
-    drop(lock);
-    if let Some(target) = &push {
-        super::push(ctx, &repo, target, commit)?;
-    }
+    let authorship = repo.authorship(&actor)?;
+    let commit = if repo.head_commit()?.is_none() {
+        // The first commit of the branch: nothing to build on, locally or
+        // (a new repository) on the remote.
+        let commit = workspace::commit(&repo, &lock, &changes, &message, &authorship)?;
+        drop(lock);
+        if let Some(target) = &push {
+            super::push(ctx, &repo, target, commit)?;
+        }
+        commit
+    } else {
+        // Like every other event: with --push built on the remote's head,
+        // where someone may have created a registry meanwhile.
+        let config_path = repo.repo_path(Layout::CONFIG);
+        let mut lock = lock;
+        let applied = workspace::apply(&repo, push.as_ref(), &authorship, &mut lock, &mut |base| {
+            let tree = base.tree().map_err(|e| CliError::error(e.to_string()))?;
+            if tree.get_path(std::path::Path::new(&config_path)).is_ok() {
+                let on = push.as_ref().map_or("the branch", |t| t.remote.as_str());
+                return Err(
+                    CliError::no(format!("{on} already has a registry ({config_path})"))
+                        .hint("bring it here with `git pull --ff-only` and use it as it is"),
+                );
+            }
+            let prepared = workspace::Prepared {
+                changes: changes.clone(),
+                tags: Vec::new(),
+                message: message.clone(),
+            };
+            Ok((prepared, ()))
+        });
+        drop(lock);
+        let applied = applied?;
+        for warning in &applied.warnings {
+            ctx.warn(warning);
+        }
+        if let Some(target) = &push {
+            ctx.info(format!("Pushed to {}", target.remote));
+        }
+        applied.commit
+    };
     let shown = if repo.prefix.is_empty() {
         ".".to_owned()
     } else {

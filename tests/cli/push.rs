@@ -486,3 +486,73 @@ fn run_log_push_never_overwrites_a_run_on_the_remote() {
     let on_remote = remote.git(&["show", &format!("main:{taken}")]);
     assert!(on_remote.contains("a: 1"), "{on_remote}");
 }
+
+/// `init --push` in a clone that is behind builds the registry's first
+/// commit on the remote's head too; and when someone created a registry
+/// there meanwhile, it refuses (exit 1) and pushes nothing.
+#[test]
+fn init_push_from_a_clone_that_is_behind() {
+    let env = TestEnv::new();
+    let origin = env.root.join("origin.git");
+    let origin_arg = origin.to_str().unwrap();
+    env.git_in(
+        &env.root,
+        &["init", "-q", "--bare", "-b", "main", origin_arg],
+    );
+    env.write("train.py", "print('hi')\n");
+    env.commit_all("code");
+    env.git(&["remote", "add", "origin", origin_arg]);
+    env.git(&["push", "-q", "-u", "origin", "main"]);
+    let clone = |name: &str| {
+        let dir = env.root.join(name);
+        env.git_in(
+            &env.root,
+            &["clone", "-q", origin_arg, dir.to_str().unwrap()],
+        );
+        dir
+    };
+    let (b, c) = (clone("b"), clone("c"));
+    env.write("train.py", "print('hello')\n");
+    env.commit_all("more code");
+    env.git(&["push", "-q", "origin", "main"]);
+    let before = env.git_in(&origin, &["rev-parse", "main"]);
+
+    let out = env.regent_in(&b).args(["init", "--push"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git_in(&origin, &["rev-parse", "main^"]),
+        before,
+        "built on the remote's head"
+    );
+    let pushed = env.git_in(&origin, &["rev-parse", "main"]);
+    assert_eq!(env.git_in(&b, &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(
+        env.git_in(&b, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.join("train.py")).unwrap(),
+        "print('hello')\n"
+    );
+
+    let out = env.regent_in(&c).args(["init", "--push"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("origin already has a registry (regent.yaml)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        env.git_in(&origin, &["rev-parse", "main"]),
+        pushed,
+        "nothing pushed"
+    );
+    assert_eq!(
+        env.git_in(&c, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+}
