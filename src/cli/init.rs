@@ -1,7 +1,7 @@
 //! `regent init`: a new registry in the current folder, as one commit.
 
 use super::{CliError, CliResult, CommitArgs, Ctx};
-use crate::git::Repo;
+use crate::git::{Context, Repo};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
 use crate::registry::{Config, Layout, to_yaml};
@@ -78,7 +78,9 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         let config_path = repo.repo_path(Layout::CONFIG);
         let mut lock = lock;
         let applied = workspace::apply(&repo, push.as_ref(), &authorship, &mut lock, &mut |base| {
-            let tree = base.tree().map_err(|e| CliError::error(e.to_string()))?;
+            let tree = base
+                .tree()
+                .context(|| "reading the tree of the commit the registry is built on".into())?;
             if tree.get_path(std::path::Path::new(&config_path)).is_ok() {
                 let on = push.as_ref().map_or("the branch", |t| t.remote.as_str());
                 return Err(

@@ -435,3 +435,90 @@ fn a_killed_holder_leaves_no_stale_lock() {
     let path = crate::common::run_file("sweep", "killed");
     env.git(&["cat-file", "-e", &format!("HEAD:{path}")]);
 }
+
+/// With `--push` the lock is not held over the network: while the remote
+/// is receiving the push (held in a pre-receive hook) the test can take the
+/// lock. And when the branch took a commit of its own while the pusher
+/// waited for the lock again, the event is still published, exit 0, with a
+/// warning saying the branch does not include it yet.
+#[test]
+fn a_pusher_lets_go_of_the_lock_over_the_network() {
+    let env = registry_for_a_sweep();
+    let origin = env.root.join("origin.git");
+    let origin_arg = origin.to_str().unwrap();
+    env.git_in(
+        &env.root,
+        &["init", "-q", "--bare", "-b", "main", origin_arg],
+    );
+    env.git(&["remote", "add", "origin", origin_arg]);
+    env.git(&["push", "-q", "--follow-tags", "-u", "origin", "main"]);
+    let reached = env.root.join("hook-reached");
+    let go = env.root.join("hook-go");
+    let hook = origin.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\ncat >/dev/null\ntouch '{}'\nwhile [ ! -e '{}' ]; do sleep 0.05; done\nexit 0\n",
+            reached.display(),
+            go.display()
+        ),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let before = env.head();
+    let child = env.spawn_regent(
+        &env.repo,
+        &["register", "m", "--artifact", "s3://m/1", "--push"],
+        &[],
+    );
+    let wait_for = |what: &str, done: &dyn Fn() -> bool| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !done() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    };
+    wait_for("the push to reach the remote", &|| reached.exists());
+    // The pusher is on the network: the lock is free.
+    let holder = hold_lock(&env.repo);
+    std::fs::write(&go, "").unwrap();
+    wait_for("the push to land", &|| {
+        env.git_in(&origin, &["rev-parse", "main"]).trim() != before
+    });
+    // Now it waits for the lock to bring the branch along; meanwhile the
+    // branch takes a commit of its own.
+    assert_eq!(env.head(), before);
+    env.write("train.py", "print('local work')\n");
+    env.commit_all("local work");
+    drop(holder);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("warning: the event is on origin, but your branch main took commits of its own meanwhile"),
+        "{stderr}"
+    );
+    let pushed = env.git_in(
+        &origin,
+        &[
+            "log",
+            "-1",
+            "--format=%(trailers:key=Regent-Event,valueonly)",
+            "main",
+        ],
+    );
+    assert_eq!(pushed.trim(), "register");
+    assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), "local work");
+    assert_eq!(
+        env.git(&["rev-parse", "m@v1"]),
+        env.git_in(&origin, &["rev-parse", "m@v1"]),
+        "the local tag is the very one pushed"
+    );
+    assert_checkout_clean(&env, &env.repo);
+}

@@ -2,7 +2,7 @@
 
 use super::{LogArgs, run_json};
 use crate::cli::{CliError, CliResult, Ctx};
-use crate::git::Repo;
+use crate::git::{Context, Repo};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
 use crate::registry::{Layout, RunEnvironment, RunFile, RunSource, RunStatus, to_yaml};
@@ -189,7 +189,9 @@ fn commit_run(
     let mut lock = workspace::lock(repo)?;
     finish_interrupted(ctx, repo)?;
     let result = workspace::apply(repo, push, &authorship, &mut lock, &mut |base| {
-        let tree = base.tree().map_err(|e| CliError::error(e.to_string()))?;
+        let tree = base
+            .tree()
+            .context(|| "reading the tree of the commit the run is built on".into())?;
         // Taken in the commit built on, or by a file of that name in the
         // working tree (a run written with --no-commit) that the commit
         // would overwrite.
