@@ -301,7 +301,8 @@ pub const MAX_ATTEMPTS: u32 = 20;
 /// (network work that reads and writes nothing of the checkout's but
 /// objects and this process's own journal), so other writers in the
 /// checkout need not wait for the network, and taken again to bring the
-/// branch, files and index along.
+/// branch, files and index along; meanwhile the checkout's push lock keeps
+/// pushers in this checkout from racing each other.
 pub fn apply<T, E: From<GitError>>(
     repo: &Repo,
     push: Option<&PushTarget>,
@@ -310,8 +311,11 @@ pub fn apply<T, E: From<GitError>>(
     prepare: &mut Prepare<'_, T, E>,
 ) -> Result<Applied<T>, E> {
     let branch = repo.head_branch()?;
+    // Pushers in this checkout take turns among themselves (crate::lock).
+    let mut pushing = None;
     if push.is_some() {
         lock.release();
+        pushing = Some(CheckoutLock::acquire_pushing(repo.repo.path()).map_err(GitError::from)?);
     }
     let mut lost_attempt_started: Option<std::time::Instant> = None;
     for attempt in 1..=MAX_ATTEMPTS {
@@ -356,6 +360,7 @@ pub fn apply<T, E: From<GitError>>(
                     return Err(e.into());
                 }
             }
+            drop(pushing.take());
             // Published. Whatever stops the rest leaves the journal, so the
             // next command in this checkout finishes it (crate::recovery).
             let pushed = |reason: String| GitError::Pushed {

@@ -284,7 +284,12 @@ struct Holder {
 }
 
 fn hold_lock(repo: &Path) -> Holder {
-    let path: PathBuf = repo.join(".git/regent/lock");
+    hold(repo, "lock")
+}
+
+/// Holds `.git/regent/NAME` (`lock`, or `push-lock`) as a regent would.
+fn hold(repo: &Path, name: &str) -> Holder {
+    let path: PathBuf = repo.join(".git/regent").join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -521,4 +526,54 @@ fn a_pusher_lets_go_of_the_lock_over_the_network() {
         "the local tag is the very one pushed"
     );
     assert_checkout_clean(&env, &env.repo);
+}
+
+/// Pushers in one checkout take turns over the network through a second
+/// lock, `.git/regent/push-lock`, which writers without `--push` never
+/// wait for. Its wait is bounded and explained the same way.
+#[test]
+fn pushers_take_turns_without_blocking_local_writers() {
+    let env = registry_for_a_sweep();
+    let origin = env.root.join("origin.git");
+    let origin_arg = origin.to_str().unwrap();
+    env.git_in(
+        &env.root,
+        &["init", "-q", "--bare", "-b", "main", origin_arg],
+    );
+    env.git(&["remote", "add", "origin", origin_arg]);
+    env.git(&["push", "-q", "--follow-tags", "-u", "origin", "main"]);
+    let remote_before = env.git_in(&origin, &["rev-parse", "main"]);
+    let before = env.state();
+    let holder = hold(&env.repo, "push-lock");
+    let out = env
+        .regent()
+        .env("REGENT_LOCK_TIMEOUT", "0.5")
+        .args(["register", "m", "--artifact", "s3://m/1", "--push"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for expected in [
+        "another regent command is pushing from this checkout",
+        "push-lock",
+        "`regent run log slow-one`",
+        "nothing was written",
+    ] {
+        assert!(stderr.contains(expected), "no {expected:?} in:\n{stderr}");
+    }
+    assert_eq!(env.state(), before);
+    assert_eq!(env.git_in(&origin, &["rev-parse", "main"]), remote_before);
+    // A writer without --push does not wait for pushers.
+    let out = env
+        .regent()
+        .env("REGENT_LOCK_TIMEOUT", "0")
+        .args(["run", "log", "sweep", "--metric", "a=1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    drop(holder);
 }
