@@ -87,7 +87,9 @@ fn jobs() -> Vec<Job> {
 }
 
 /// Starts every job at once in `dir` (with `extra` arguments) and asserts
-/// that each succeeded.
+/// that each succeeded. Each pauses 40 ms between reading and writing Git's
+/// index (a test-only pause, src/fault.rs): without the lock, writers then
+/// overlap there every time, instead of only by chance.
 fn run_all_at_once(env: &TestEnv, dir: &Path, jobs: &[Job], extra: &[&str]) {
     let children: Vec<_> = jobs
         .iter()
@@ -95,7 +97,8 @@ fn run_all_at_once(env: &TestEnv, dir: &Path, jobs: &[Job], extra: &[&str]) {
             let mut args = job.args();
             args.extend(extra.iter().map(|a| (*a).to_owned()));
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            (args.clone(), env.spawn_regent(dir, &refs, &[]))
+            let pause = [("REGENT_FAULT_PAUSE", "after-worktree-file:40")];
+            (args.clone(), env.spawn_regent(dir, &refs, &pause))
         })
         .collect();
     let mut failures = Vec::new();
