@@ -229,7 +229,9 @@ fn timeout_from_env() -> Result<Duration, LockError> {
         .ok_or(LockError::BadTimeout(text))
 }
 
-/// "pid 1234, `regent run log churn`, since …", from the lock file.
+/// "pid 1234, `regent run log churn`, since …", from the lock file. (On
+/// Windows the lock also keeps others from reading the file, and the
+/// message then only names the file.)
 fn holder(path: &Path) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let field = |key: &str| {
@@ -295,7 +297,7 @@ mod tests {
     }
 
     #[test]
-    fn timeouts_parse_as_seconds() {
+    fn waits_are_shown_in_seconds() {
         assert_eq!(seconds(Duration::from_secs(60)), "60 s");
         assert_eq!(seconds(Duration::from_millis(500)), "0.5 s");
     }
