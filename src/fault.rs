@@ -5,7 +5,10 @@
 //! there with a real SIGKILL: no destructor, no flush, no unwinding, just
 //! as the OOM killer or a cancelled CI job would stop it. `NAME@N` fires at the Nth
 //! time the point is reached (for points inside a loop), `NAME` at the first.
-//! `REGENT_FAULT_LOG` lists the points a run passes.
+//! `REGENT_FAULT_LOG` lists the points a run passes. `REGENT_FAULT_PAUSE=NAME:MS`
+//! sleeps MS milliseconds at every pass of NAME, widening a window
+//! that concurrent processes could otherwise only hit by chance (the
+//! concurrency tests pause between reading and writing the index).
 //!
 //! Without the feature [`point`] is an empty inline function: release builds
 //! contain neither the check nor the variable's name.
@@ -25,6 +28,14 @@ pub fn point(name: &str) {
             .append(true)
             .open(log)
             .and_then(|mut f| writeln!(f, "{name}"));
+    }
+    if let Ok(pause) = std::env::var("REGENT_FAULT_PAUSE")
+        && let Some((point, millis)) = pause.split_once(':')
+        && point == name
+    {
+        std::thread::sleep(std::time::Duration::from_millis(
+            millis.parse().unwrap_or(0),
+        ));
     }
     let Ok(wanted) = std::env::var("REGENT_FAULT") else {
         return;

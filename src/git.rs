@@ -49,6 +49,18 @@ pub enum GitError {
     /// A shallow clone: the history that judges or tags events is cut short.
     #[error("this is a shallow clone, so {0} cannot be trusted: the history it reads is cut short")]
     Shallow(String),
+    /// The event reached the remote, but this checkout could not be brought along.
+    #[error(
+        "the event was pushed to {remote} (commit {commit}), but your branch could not be brought along: {reason}"
+    )]
+    Pushed {
+        remote: String,
+        commit: String,
+        reason: String,
+    },
+    /// Another process kept the checkout's lock (crate::lock) too long.
+    #[error(transparent)]
+    Lock(#[from] crate::lock::LockError),
 }
 
 impl GitError {
@@ -78,6 +90,12 @@ impl GitError {
             GitError::BadRevision { .. } => {
                 Some("use a commit id, a branch, a tag, or an expression like HEAD~2".into())
             }
+            GitError::Lock(e) => e.hint(),
+            GitError::Pushed { .. } => Some(
+                "the next regent command in this checkout finishes bringing it along, \
+                 or run `git pull --ff-only`"
+                    .into(),
+            ),
             _ => None,
         }
     }

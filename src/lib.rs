@@ -13,8 +13,8 @@
 //! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
 //! - [`schema`]: the embedded JSON Schemas, compiled once per process.
 //! - [`git`]: git2 for objects and refs; the system `git` for the network.
-//! - leaves: [`names`], [`query`], [`yaml_location`], [`output`], [`render`], [`time`], [`random`],
-//!   [`diagnostic`].
+//! - leaves: [`lock`] (one writer per checkout), [`names`], [`query`], [`yaml_location`],
+//!   [`output`], [`render`], [`time`], [`random`], [`diagnostic`].
 #![forbid(unsafe_code)]
 
 pub mod cli;
@@ -28,6 +28,7 @@ pub mod history;
 pub mod history_cache;
 pub mod lifecycle;
 pub mod load;
+pub mod lock;
 pub mod names;
 pub mod output;
 pub mod policy;

@@ -313,6 +313,8 @@ fn finish_files(
         return Ok(None);
     };
     let mut index = repo.repo.index().context(|| "opening the index".into())?;
+    // As in workspace::sync_work_tree: the file, not libgit2's earlier copy.
+    index.read(true).context(|| "reading the index".into())?;
     let mut behind = Vec::new();
     for rel in paths {
         let blob_at = |tree: &git2::Tree<'_>| tree.get_path(Path::new(rel)).ok().map(|e| e.id());

@@ -1,7 +1,7 @@
 //! `regent init`: a new registry in the current folder, as one commit.
 
 use super::{CliError, CliResult, CommitArgs, Ctx};
-use crate::git::Repo;
+use crate::git::{Context, Repo};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
 use crate::registry::{Config, Layout, to_yaml};
@@ -26,6 +26,8 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
                 .hint("run `regent init` in a clone with a working tree"),
         );
     }
+    // Two inits at once in one checkout: the second sees the first's registry.
+    let lock = workspace::lock(&repo)?;
     if let Ok(existing) = Repo::open_registry(&ctx.dir) {
         let dir = existing.registry_dir()?;
         return Err(
@@ -60,10 +62,49 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         .with_user_message(args.commit.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());
-    let commit = workspace::commit(&repo, &changes, &message, &repo.authorship(&actor)?)?;
-    if let Some(target) = &push {
-        super::push(ctx, &repo, target, commit)?;
-    }
+    let authorship = repo.authorship(&actor)?;
+    let commit = if repo.head_commit()?.is_none() {
+        // The first commit of the branch: nothing to build on, locally or
+        // (a new repository) on the remote.
+        let commit = workspace::commit(&repo, &lock, &changes, &message, &authorship)?;
+        drop(lock);
+        if let Some(target) = &push {
+            super::push(ctx, &repo, target, commit)?;
+        }
+        commit
+    } else {
+        // Like every other event: with --push built on the remote's head,
+        // where someone may have created a registry meanwhile.
+        let config_path = repo.repo_path(Layout::CONFIG);
+        let mut lock = lock;
+        let applied = workspace::apply(&repo, push.as_ref(), &authorship, &mut lock, &mut |base| {
+            let tree = base
+                .tree()
+                .context(|| "reading the tree of the commit the registry is built on".into())?;
+            if tree.get_path(std::path::Path::new(&config_path)).is_ok() {
+                let on = push.as_ref().map_or("the branch", |t| t.remote.as_str());
+                return Err(
+                    CliError::no(format!("{on} already has a registry ({config_path})"))
+                        .hint("bring it here with `git pull --ff-only` and use it as it is"),
+                );
+            }
+            let prepared = workspace::Prepared {
+                changes: changes.clone(),
+                tags: Vec::new(),
+                message: message.clone(),
+            };
+            Ok((prepared, ()))
+        });
+        drop(lock);
+        let applied = applied?;
+        for warning in &applied.warnings {
+            ctx.warn(warning);
+        }
+        if let Some(target) = &push {
+            ctx.info(format!("Pushed to {}", target.remote));
+        }
+        applied.commit
+    };
     let shown = if repo.prefix.is_empty() {
         ".".to_owned()
     } else {

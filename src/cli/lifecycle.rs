@@ -353,6 +353,10 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
             (actor, authorship)
         }
     };
+    // One writer at a time in this checkout, from before anything below
+    // reads the registry until the event's files and index are written
+    // (crate::lock); the guard lets go on every way out of this function.
+    let mut lock = workspace::lock(&repo)?;
     // A command killed after its event became visible (the branch moved)
     // may have left the files, index or tags half-written: finish that
     // first, so the check below sees the registry as committed.
@@ -391,7 +395,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
         name: &actor,
         now: crate::time::now(),
     };
-    let result = workspace::apply(&repo, push.as_ref(), &authorship, &mut |base| {
+    let result = workspace::apply(&repo, push.as_ref(), &authorship, &mut lock, &mut |base| {
         let plan = lifecycle::plan(&repo, base, &action, &who)?;
         let message = message_for(&repo, &plan, &actor, commit_args.message.as_deref())?;
         Ok::<_, PlanError>((
@@ -403,7 +407,11 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
             plan,
         ))
     });
+    drop(lock);
     let applied = result.map_err(plan_error)?;
+    for warning in &applied.warnings {
+        ctx.warn(warning);
+    }
     let plan = applied.value;
     let short = &applied.commit.to_string()[..12];
     match ctx.format {

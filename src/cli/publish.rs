@@ -30,8 +30,12 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
     // Tags a killed lifecycle command did not get to create are made from
     // its journal, as the very tag objects it pushed, before publish would
     // make new ones.
-    for note in crate::recovery::finish_interrupted(&repo)? {
-        ctx.warn(note);
+    {
+        // Finishing writes files and the index: one writer at a time.
+        let _lock = crate::workspace::lock(&repo)?;
+        for note in crate::recovery::finish_interrupted(&repo)? {
+            ctx.warn(note);
+        }
     }
     let actor = ctx.actor(&repo).unwrap_or_else(|_| "regent".into());
     let remote = if args.push {

@@ -1,6 +1,6 @@
 //! Crash safety: `regent` killed with SIGKILL at every named crash point
-//! (src/fault.rs; compiled into test builds only) inside register, promote
-//! and alias set, locally and with `--push` to a bare remote, and at random
+//! (src/fault.rs; compiled into test builds only) inside register, promote,
+//! alias set and run log, locally and with `--push` to a bare remote, and at random
 //! moments from outside. After each crash: `git fsck --strict` is clean (in
 //! the bare remote too), the registry at HEAD is valid, the event is either
 //! wholly there (one commit with the files, trailers and tags an uncrashed
@@ -484,6 +484,40 @@ fn register_push_from_behind_survives_a_crash_at_every_point() {
         "after-push",
         "after-checkout",
         "after-tag",
+        "after-journal-removed",
+    ];
+    assert_reached(&scenario.crash_everywhere(), &expected);
+}
+
+#[test]
+fn run_log_survives_a_crash_at_every_point() {
+    let scenario = Scenario {
+        setup: &[],
+        command: &["run", "log", "exp", "--name", "r1", "--metric", "a=1"],
+        push: false,
+        behind: false,
+        repeatable: false,
+    };
+    assert_reached(&scenario.crash_everywhere(), LOCAL_POINTS);
+}
+
+/// `run log --push` from behind goes through the same steps as a
+/// registration: built on the remote's head, pushed, then fast-forwarded.
+#[test]
+fn run_log_push_from_behind_survives_a_crash_at_every_point() {
+    let scenario = Scenario {
+        setup: &[],
+        command: &["run", "log", "exp", "--name", "r1", "--metric", "a=1"],
+        push: true,
+        behind: true,
+        repeatable: false,
+    };
+    let expected = [
+        "after-objects",
+        "after-temp-file",
+        "after-journal",
+        "after-push",
+        "after-checkout",
         "after-journal-removed",
     ];
     assert_reached(&scenario.crash_everywhere(), &expected);

@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod batch;
 mod bypass;
+mod concurrency;
 mod crash;
 mod fuzz_corpus;
 mod github;

@@ -302,3 +302,257 @@ fn push_gives_up_clearly_when_the_remote_keeps_moving() {
     );
     assert_eq!(remote.git(&["tag", "--list"]), "");
 }
+
+/// Every mutating command takes `--push` and, from a clone that is merely
+/// behind (the remote took another writer's commit since the clone last
+/// fetched), builds its event on the remote's head, pushes it, and brings
+/// the clone along: on the remote the event's commit has the other
+/// writer's commit as its parent, and the clone ends equal to the remote.
+#[test]
+fn every_mutating_command_pushes_from_a_clone_that_is_behind() {
+    let remote = Remote::new();
+    let env = &remote.env;
+    let config = env.read("regent.yaml").replace(
+        "- name: production",
+        "- name: production\n  approvals: 1\n  approvers: [alice]",
+    );
+    env.write("regent.yaml", config);
+    env.commit_all("production needs alice's approval");
+    env.git(&["push", "-q", "origin", "main"]);
+    for n in 1..=3 {
+        env.run_ok(&[
+            "register",
+            "m",
+            "--artifact",
+            &format!("s3://m/{n}"),
+            "--push",
+        ]);
+    }
+    let b = remote.clone("b");
+    let steps: &[(&str, &[&str])] = &[
+        (
+            "run",
+            &[
+                "run",
+                "log",
+                "exp",
+                "--name",
+                "r1",
+                "--metric",
+                "accuracy=0.9",
+            ],
+        ),
+        // The other writer registered m meanwhile: this one is renumbered.
+        ("register", &["register", "m", "--artifact", "s3://m/b"]),
+        ("promote", &["promote", "m", "1", "--to", "staging"]),
+        ("promote", &["promote", "m", "2", "--to", "staging"]),
+        ("rollback", &["rollback", "m", "--stage", "staging"]),
+        ("demote", &["demote", "m", "--from", "staging"]),
+        ("alias", &["alias", "set", "m", "champion", "2"]),
+        ("unalias", &["alias", "rm", "m", "champion"]),
+        ("tag", &["tag", "m/2", "reviewed=yes"]),
+        ("describe", &["describe", "m", "churn model"]),
+        ("deprecate", &["deprecate", "m", "3", "--reason", "leaks"]),
+        ("archive", &["archive", "m", "3"]),
+        ("approve", &["approve", "m", "2", "--stage", "production"]),
+    ];
+    for (i, (event, args)) in steps.iter().enumerate() {
+        // Another writer moves the remote: b is now behind.
+        if *event == "register" {
+            env.run_ok(&["register", "m", "--artifact", "s3://m/other", "--push"]);
+        } else {
+            env.run_ok(&["run", "log", "other", "--name", &format!("o{i}"), "--push"]);
+        }
+        let remote_before = remote.git(&["rev-parse", "main"]).trim().to_owned();
+        assert_ne!(env.git_in(&b, &["rev-parse", "HEAD"]).trim(), remote_before);
+        let mut command = if *event == "approve" {
+            // An approval is the committer's own; alice is not the registrant.
+            let mut c = env.regent_as("alice");
+            c.current_dir(&b);
+            c
+        } else {
+            env.regent_in(&b)
+        };
+        let out = command.args(*args).arg("--push").output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{args:?} --push: {stderr}");
+        if *event == "register" {
+            assert_eq!(String::from_utf8_lossy(&out.stdout), "m/5\n", "renumbered");
+        }
+        let pushed = remote.git(&["rev-parse", "main"]).trim().to_owned();
+        assert_eq!(
+            remote.git(&["rev-parse", "main^"]).trim(),
+            remote_before,
+            "{args:?}: built on the remote's head"
+        );
+        assert_eq!(
+            remote
+                .git(&[
+                    "log",
+                    "-1",
+                    "--format=%(trailers:key=Regent-Event,valueonly)",
+                    "main"
+                ])
+                .trim(),
+            *event,
+            "{args:?}: the remote's head is the event"
+        );
+        assert_eq!(
+            env.git_in(&b, &["rev-parse", "HEAD"]).trim(),
+            pushed,
+            "{args:?}: b follows"
+        );
+        assert_eq!(
+            env.git_in(&b, &["status", "--porcelain", "--untracked-files=all"]),
+            "",
+            "{args:?}: b's index and working tree equal HEAD"
+        );
+    }
+    let out = env.regent_in(&b).args(["validate"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // On the remote, b's events in order, between the other writer's.
+    let check = remote.clone("check");
+    let out = env
+        .regent_in(&check)
+        .args(["history", "--json"])
+        .output()
+        .unwrap();
+    let history: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let from_b: Vec<&str> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["experiment"] != "other" && e["version"] != 4)
+        .filter_map(|e| e["event"].as_str())
+        .skip_while(|e| *e != "run")
+        .collect();
+    let expected: Vec<&str> = steps.iter().map(|(e, _)| *e).collect();
+    assert_eq!(from_b, expected);
+}
+
+/// `run log --push` judges the name on the remote's head: a run logged
+/// there meanwhile under the same explicit `--name` is never overwritten
+/// (exit 1, nothing pushed, nothing written), while a generated name never
+/// collides.
+#[test]
+fn run_log_push_never_overwrites_a_run_on_the_remote() {
+    let remote = Remote::new();
+    let env = &remote.env;
+    let b = remote.clone("b");
+    env.run_ok(&[
+        "run", "log", "exp", "--name", "taken", "--metric", "a=1", "--push",
+    ]);
+    let remote_before = remote.git(&["rev-parse", "main"]);
+    let head_before = env.git_in(&b, &["rev-parse", "HEAD"]);
+    let out = env
+        .regent_in(&b)
+        .args([
+            "run", "log", "exp", "--name", "taken", "--metric", "a=2", "--push",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("run exp/taken already exists"), "{stderr}");
+    assert_eq!(
+        remote.git(&["rev-parse", "main"]),
+        remote_before,
+        "nothing pushed"
+    );
+    assert_eq!(env.git_in(&b, &["rev-parse", "HEAD"]), head_before);
+    assert_eq!(
+        env.git_in(&b, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    let out = env
+        .regent_in(&b)
+        .args(["run", "log", "exp", "--metric", "a=3", "--push"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git_in(&b, &["rev-parse", "HEAD"]),
+        remote.git(&["rev-parse", "main"])
+    );
+    let taken = crate::common::run_file("exp", "taken");
+    let on_remote = remote.git(&["show", &format!("main:{taken}")]);
+    assert!(on_remote.contains("a: 1"), "{on_remote}");
+}
+
+/// `init --push` in a clone that is behind builds the registry's first
+/// commit on the remote's head too; and when someone created a registry
+/// there meanwhile, it refuses (exit 1) and pushes nothing.
+#[test]
+fn init_push_from_a_clone_that_is_behind() {
+    let env = TestEnv::new();
+    let origin = env.root.join("origin.git");
+    let origin_arg = origin.to_str().unwrap();
+    env.git_in(
+        &env.root,
+        &["init", "-q", "--bare", "-b", "main", origin_arg],
+    );
+    env.write("train.py", "print('hi')\n");
+    env.commit_all("code");
+    env.git(&["remote", "add", "origin", origin_arg]);
+    env.git(&["push", "-q", "-u", "origin", "main"]);
+    let clone = |name: &str| {
+        let dir = env.root.join(name);
+        env.git_in(
+            &env.root,
+            &["clone", "-q", origin_arg, dir.to_str().unwrap()],
+        );
+        dir
+    };
+    let (b, c) = (clone("b"), clone("c"));
+    env.write("train.py", "print('hello')\n");
+    env.commit_all("more code");
+    env.git(&["push", "-q", "origin", "main"]);
+    let before = env.git_in(&origin, &["rev-parse", "main"]);
+
+    let out = env.regent_in(&b).args(["init", "--push"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        env.git_in(&origin, &["rev-parse", "main^"]),
+        before,
+        "built on the remote's head"
+    );
+    let pushed = env.git_in(&origin, &["rev-parse", "main"]);
+    assert_eq!(env.git_in(&b, &["rev-parse", "HEAD"]), pushed);
+    assert_eq!(
+        env.git_in(&b, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+    assert_eq!(
+        std::fs::read_to_string(b.join("train.py")).unwrap(),
+        "print('hello')\n"
+    );
+
+    let out = env.regent_in(&c).args(["init", "--push"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("origin already has a registry (regent.yaml)"),
+        "{stderr}"
+    );
+    assert_eq!(
+        env.git_in(&origin, &["rev-parse", "main"]),
+        pushed,
+        "nothing pushed"
+    );
+    assert_eq!(
+        env.git_in(&c, &["status", "--porcelain", "--untracked-files=all"]),
+        ""
+    );
+}

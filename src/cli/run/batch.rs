@@ -10,7 +10,7 @@ use crate::output::{Format, write_json};
 use crate::registry::{Layout, RunFile, RunStatus, to_yaml};
 use crate::runs;
 use crate::snapshot::Snapshot;
-use crate::workspace::{self, Change, CommitMessage, Prepared};
+use crate::workspace::{Change, CommitMessage, Prepared};
 use std::collections::BTreeSet;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -63,81 +63,76 @@ pub(super) fn log_batch(ctx: &Ctx, file: &Path, commit: &CommitArgs) -> CliResul
             )));
         }
     }
-    let push = ctx.push_target(&repo, commit.push)?;
-    let applied = workspace::apply(
-        &repo,
-        push.as_ref(),
-        &repo.authorship(&actor)?,
-        &mut |head| {
-            let snapshot = Snapshot::of_commit(&repo, head)?;
-            let exists = |experiment: &str, name: &str| {
-                snapshot
-                    .as_ref()
-                    .is_some_and(|s| s.exists(&Layout::run(experiment, name)))
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |head| {
+        let snapshot = Snapshot::of_commit(&repo, head)?;
+        let exists = |experiment: &str, name: &str| {
+            snapshot
+                .as_ref()
+                .is_some_and(|s| s.exists(&Layout::run(experiment, name)))
+        };
+        let mut taken: BTreeSet<(String, String)> = named.clone();
+        let mut changes = Vec::with_capacity(lines.len());
+        let mut ids = Vec::with_capacity(lines.len());
+        for line in &lines {
+            let experiment = line.record.experiment.clone();
+            let name = match &line.name {
+                Some(name) if exists(&experiment, name) => {
+                    return Err(CliError::no(format!(
+                        "{shown}:{}: run {experiment}/{name} already exists",
+                        line.number
+                    ))
+                    .hint("runs are never overwritten; rename it or leave out its name"));
+                }
+                Some(name) => name.clone(),
+                None => runs::generate_name(now, &|candidate: &str| {
+                    exists(&experiment, candidate)
+                        || taken.contains(&(experiment.clone(), candidate.to_owned()))
+                }),
             };
-            let mut taken: BTreeSet<(String, String)> = named.clone();
-            let mut changes = Vec::with_capacity(lines.len());
-            let mut ids = Vec::with_capacity(lines.len());
-            for line in &lines {
-                let experiment = line.record.experiment.clone();
-                let name = match &line.name {
-                    Some(name) if exists(&experiment, name) => {
-                        return Err(CliError::no(format!(
-                            "{shown}:{}: run {experiment}/{name} already exists",
-                            line.number
-                        ))
-                        .hint("runs are never overwritten; rename it or leave out its name"));
-                    }
-                    Some(name) => name.clone(),
-                    None => runs::generate_name(now, &|candidate: &str| {
-                        exists(&experiment, candidate)
-                            || taken.contains(&(experiment.clone(), candidate.to_owned()))
-                    }),
-                };
-                taken.insert((experiment.clone(), name.clone()));
-                let mut record = line.record.clone();
-                record.name = name;
-                let path = Layout::run(&record.experiment, &record.name);
-                let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
-                crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes())
-                    .map_err(|d| {
-                        CliError::bad_files(
-                            format!("{shown}:{}: the run would not be valid", line.number),
-                            d,
-                        )
-                    })?;
-                ids.push(record.id());
-                changes.push(Change {
-                    path,
-                    content: Some(yaml.into_bytes()),
-                });
-            }
-            let count = changes.len();
-            let subject = crate::cli::commit_subject(
-                &repo,
-                "batch",
-                &[(
-                    "summary",
-                    &format!("log {count} run{}", if count == 1 { "" } else { "s" }),
-                )],
-            )?;
-            // `Regent-Event: run` without a `Regent-Run`: the commit claims new
-            // runs only; history checks each added file against that claim.
-            let message = CommitMessage::new(subject)
-                .with_user_message(commit.message.as_deref())
-                .trailer("Regent-Event", "run")
-                .trailer("Regent-Batch", count.to_string())
-                .trailer("Regent-Actor", actor.clone());
-            Ok::<_, CliError>((
-                Prepared {
-                    changes,
-                    tags: Vec::new(),
-                    message,
+            taken.insert((experiment.clone(), name.clone()));
+            let mut record = line.record.clone();
+            record.name = name;
+            let path = Layout::run(&record.experiment, &record.name);
+            let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
+            crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes()).map_err(
+                |d| {
+                    CliError::bad_files(
+                        format!("{shown}:{}: the run would not be valid", line.number),
+                        d,
+                    )
                 },
-                ids,
-            ))
-        },
-    )?;
+            )?;
+            ids.push(record.id());
+            changes.push(Change {
+                path,
+                content: Some(yaml.into_bytes()),
+            });
+        }
+        let count = changes.len();
+        let subject = crate::cli::commit_subject(
+            &repo,
+            "batch",
+            &[(
+                "summary",
+                &format!("log {count} run{}", if count == 1 { "" } else { "s" }),
+            )],
+        )?;
+        // `Regent-Event: run` without a `Regent-Run`: the commit claims new
+        // runs only; history checks each added file against that claim.
+        let message = CommitMessage::new(subject)
+            .with_user_message(commit.message.as_deref())
+            .trailer("Regent-Event", "run")
+            .trailer("Regent-Batch", count.to_string())
+            .trailer("Regent-Actor", actor.clone());
+        Ok::<_, CliError>((
+            Prepared {
+                changes,
+                tags: Vec::new(),
+                message,
+            },
+            ids,
+        ))
+    })?;
     let ids = applied.value;
     let mut out = std::io::stdout().lock();
     match ctx.format {

@@ -2,7 +2,7 @@
 
 use super::{LogArgs, run_json};
 use crate::cli::{CliError, CliResult, Ctx};
-use crate::git::Repo;
+use crate::git::{Context, Repo};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
 use crate::registry::{Layout, RunEnvironment, RunFile, RunSource, RunStatus, to_yaml};
@@ -63,6 +63,12 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     let now = crate::time::now();
     let name = match &args.name {
         Some(name) if exists(name) => {
+            // Perhaps a retry of a run log killed after its commit: heal
+            // what that left half-done before saying no (best effort: the
+            // answer is no either way).
+            if let Ok(_lock) = workspace::lock(&repo) {
+                let _ = finish_interrupted(ctx, &repo);
+            }
             return Err(
                 CliError::no(format!("run {experiment}/{name} already exists"))
                     .hint("runs are never overwritten; choose another --name or omit it"),
@@ -104,30 +110,17 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         CliError::bad_files("the run record would not be valid; nothing was written", d)
     })?;
 
-    let commit = if args.no_commit {
-        workspace::write_atomically(&registry_dir.join(&path), yaml.as_bytes())?;
-        None
-    } else {
-        let subject = crate::cli::commit_subject(
-            &repo,
-            "run",
-            &[("experiment", &record.experiment), ("run", &name)],
-        )?;
-        let message = CommitMessage::new(subject)
-            .with_user_message(args.commit.message.as_deref())
-            .trailer("Regent-Event", "run")
-            .trailer("Regent-Experiment", record.experiment.clone())
-            .trailer("Regent-Run", name.clone())
-            .trailer("Regent-Actor", actor.clone());
-        let change = Change {
-            path: path.clone(),
-            content: Some(yaml.into_bytes()),
-        };
-        let id = workspace::commit(&repo, &[change], &message, &repo.authorship(&actor)?)?;
-        if let Some(target) = &push {
-            crate::cli::push(ctx, &repo, target, id)?;
+    let (commit, record) = if args.no_commit {
+        let _lock = workspace::lock(&repo)?;
+        if registry_dir.join(&path).exists() {
+            return Err(CliError::no(format!("run {} already exists", record.id()))
+                .hint("runs are never overwritten; choose another --name or omit it"));
         }
-        Some(id)
+        workspace::write_atomically(&registry_dir.join(&path), yaml.as_bytes())?;
+        (None, record)
+    } else {
+        let (id, record) = commit_run(ctx, &repo, &args, record, push.as_ref(), now)?;
+        (Some(id), record)
     };
 
     let mut out = std::io::stdout().lock();
@@ -150,6 +143,120 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         }
     }
     out.flush()?;
+    Ok(())
+}
+
+/// Commits the run as one event through [`workspace::apply`], under the
+/// checkout's lock; with `--push`, built on the remote's head and retried
+/// when another writer pushed first. The name is judged against the commit
+/// the run is built on: an explicit `--name` taken there (by a run logged
+/// meanwhile, here or on the remote) is refused, a generated one drawn again.
+fn commit_run(
+    ctx: &Ctx,
+    repo: &Repo,
+    args: &LogArgs,
+    record: RunFile,
+    push: Option<&workspace::PushTarget>,
+    now: jiff::Timestamp,
+) -> CliResult<(git2::Oid, RunFile)> {
+    let authorship = repo.authorship(&record.user)?;
+    let registry_dir = repo.registry_dir()?;
+    let mut lock = workspace::lock(repo)?;
+    finish_interrupted(ctx, repo)?;
+    let result = workspace::apply(repo, push, &authorship, &mut lock, &mut |base| {
+        let tree = base
+            .tree()
+            .context(|| "reading the tree of the commit the run is built on".into())?;
+        // Taken in the commit built on, or by a file of that name in the
+        // working tree (a run written with --no-commit) that the commit
+        // would overwrite.
+        let taken = |name: &str| {
+            let path = Layout::run(&record.experiment, name);
+            registry_dir.join(&path).exists()
+                || tree
+                    .get_path(std::path::Path::new(&repo.repo_path(&path)))
+                    .is_ok()
+        };
+        let mut record = record.clone();
+        if taken(&record.name) {
+            if args.name.is_some() {
+                return Err(CliError::no(format!("run {} already exists", record.id()))
+                    .hint("runs are never overwritten; choose another --name or omit it"));
+            }
+            record.name = runs::generate_name(now, &taken);
+        }
+        let path = Layout::run(&record.experiment, &record.name);
+        let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
+        crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes()).map_err(
+            |d| CliError::bad_files("the run record would not be valid; nothing was written", d),
+        )?;
+        let subject = crate::cli::commit_subject(
+            repo,
+            "run",
+            &[("experiment", &record.experiment), ("run", &record.name)],
+        )?;
+        let message = CommitMessage::new(subject)
+            .with_user_message(args.commit.message.as_deref())
+            .trailer("Regent-Event", "run")
+            .trailer("Regent-Experiment", record.experiment.clone())
+            .trailer("Regent-Run", record.name.clone())
+            .trailer("Regent-Actor", record.user.clone());
+        let change = Change {
+            path,
+            content: Some(yaml.into_bytes()),
+        };
+        let prepared = workspace::Prepared {
+            changes: vec![change],
+            tags: Vec::new(),
+            message,
+        };
+        Ok((prepared, record))
+    });
+    drop(lock);
+    let applied = result?;
+    for warning in &applied.warnings {
+        ctx.warn(warning);
+    }
+    if let Some(target) = push {
+        ctx.info(format!("Pushed to {}", target.remote));
+    }
+    Ok((applied.commit, applied.value))
+}
+
+/// Applies one run event through [`workspace::apply`] under the checkout's
+/// lock, after finishing any event a crash interrupted; prints what the user
+/// should know (warnings, where it was pushed). For `run start | update |
+/// end` and `--batch`; `run log` does the same in [`commit_run`].
+pub(super) fn apply_run_event<T>(
+    ctx: &Ctx,
+    repo: &Repo,
+    actor: &str,
+    push: bool,
+    prepare: &mut workspace::Prepare<'_, T, CliError>,
+) -> CliResult<workspace::Applied<T>> {
+    let push = ctx.push_target(repo, push)?;
+    let authorship = repo.authorship(actor)?;
+    let mut lock = workspace::lock(repo)?;
+    finish_interrupted(ctx, repo)?;
+    let result = workspace::apply(repo, push.as_ref(), &authorship, &mut lock, prepare);
+    drop(lock);
+    let applied = result?;
+    for warning in &applied.warnings {
+        ctx.warn(warning);
+    }
+    if let Some(target) = &push {
+        ctx.info(format!("Pushed to {}", target.remote));
+    }
+    Ok(applied)
+}
+
+/// A command killed after its event became visible may have left files,
+/// the index or tags half-written: finish that (crate::recovery). The
+/// caller holds the checkout's lock.
+fn finish_interrupted(ctx: &Ctx, repo: &Repo) -> CliResult {
+    for note in crate::recovery::finish_interrupted(repo)? {
+        ctx.warn(note);
+    }
     Ok(())
 }
 

@@ -15,7 +15,7 @@ use crate::output::{Format, write_json};
 use crate::registry::{Layout, MetricPoint, RunFile, RunStatus, to_yaml};
 use crate::runs;
 use crate::snapshot::Snapshot;
-use crate::workspace::{self, Change, CommitMessage, Prepared};
+use crate::workspace::{Change, CommitMessage, Prepared};
 use std::collections::BTreeMap;
 use std::io::Write;
 
@@ -37,40 +37,33 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     record.metrics = data.0;
     record.history = data.1;
     record.artifacts = args.data.artifacts()?;
-    let push = ctx.push_target(&repo, args.commit.push)?;
-    let applied = workspace::apply(
-        &repo,
-        push.as_ref(),
-        &repo.authorship(&actor)?,
-        &mut |base| {
-            let snapshot = Snapshot::of_commit(&repo, base)?;
-            let taken = |name: &str| {
-                snapshot
-                    .as_ref()
-                    .is_some_and(|s| s.exists(&Layout::run(&args.experiment, name)))
-            };
-            let mut record = record.clone();
-            record.name = match &args.name {
-                Some(name) if taken(name) => {
-                    return Err(CliError::no(format!(
-                        "run {}/{name} already exists",
-                        args.experiment
-                    ))
-                    .hint("runs are never overwritten; choose another --name or omit it"));
-                }
-                Some(name) => name.clone(),
-                None => runs::generate_name(now, &taken),
-            };
-            let prepared = prepare(
-                &repo,
-                &record,
-                "run",
-                args.commit.message.as_deref(),
-                &actor,
-            )?;
-            Ok((prepared, record))
-        },
-    )?;
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, args.commit.push, &mut |base| {
+        let snapshot = Snapshot::of_commit(&repo, base)?;
+        let taken = |name: &str| {
+            snapshot
+                .as_ref()
+                .is_some_and(|s| s.exists(&Layout::run(&args.experiment, name)))
+        };
+        let mut record = record.clone();
+        record.name = match &args.name {
+            Some(name) if taken(name) => {
+                return Err(
+                    CliError::no(format!("run {}/{name} already exists", args.experiment))
+                        .hint("runs are never overwritten; choose another --name or omit it"),
+                );
+            }
+            Some(name) => name.clone(),
+            None => runs::generate_name(now, &taken),
+        };
+        let prepared = prepare(
+            &repo,
+            &record,
+            "run",
+            args.commit.message.as_deref(),
+            &actor,
+        )?;
+        Ok((prepared, record))
+    })?;
     report(ctx, &applied.value, applied.commit, "Started")
 }
 
@@ -105,50 +98,42 @@ fn change(
     let (metrics, history) = data.metrics(now)?;
     let artifacts = data.artifacts()?;
     let tags: BTreeMap<String, String> = data.tags.iter().cloned().collect();
-    let push = ctx.push_target(&repo, commit.push)?;
-    let applied = workspace::apply(
-        &repo,
-        push.as_ref(),
-        &repo.authorship(&actor)?,
-        &mut |base| {
-            let snapshot = Snapshot::of_commit(&repo, base)?;
-            let path = Layout::run(&experiment, &name);
-            let Some(snapshot) = snapshot.filter(|s| s.exists(&path)) else {
-                return Err(CliError::no(format!("no run {experiment}/{name}"))
-                    .hint("`regent run start` begins one; `regent run list` shows the runs"));
-            };
-            let mut record = snapshot
-                .run(&experiment, &name)
-                .map(|l| l.value)
-                .map_err(|d| {
-                    CliError::bad_files(format!("run {experiment}/{name} is invalid"), d)
-                })?;
-            if record.status != RunStatus::Running {
-                return Err(CliError::no(format!(
-                    "run {experiment}/{name} has ended ({}); an ended run is immutable",
-                    record.status.as_str()
-                ))
-                .hint("log a new run instead"));
-            }
-            merge(
-                &mut record,
-                &params,
-                &metrics,
-                &history,
-                &artifacts,
-                &tags,
-                data.note.as_deref(),
-            )?;
-            if let Some(status) = status {
-                record.status = status;
-                let start = crate::time::parse(&record.start_time).unwrap_or(now);
-                record.end_time = Some(crate::time::format(now.max(start)));
-            }
-            let event = if status.is_some() { "end" } else { "update" };
-            let prepared = prepare(&repo, &record, event, commit.message.as_deref(), &actor)?;
-            Ok((prepared, record))
-        },
-    )?;
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |base| {
+        let snapshot = Snapshot::of_commit(&repo, base)?;
+        let path = Layout::run(&experiment, &name);
+        let Some(snapshot) = snapshot.filter(|s| s.exists(&path)) else {
+            return Err(CliError::no(format!("no run {experiment}/{name}"))
+                .hint("`regent run start` begins one; `regent run list` shows the runs"));
+        };
+        let mut record = snapshot
+            .run(&experiment, &name)
+            .map(|l| l.value)
+            .map_err(|d| CliError::bad_files(format!("run {experiment}/{name} is invalid"), d))?;
+        if record.status != RunStatus::Running {
+            return Err(CliError::no(format!(
+                "run {experiment}/{name} has ended ({}); an ended run is immutable",
+                record.status.as_str()
+            ))
+            .hint("log a new run instead"));
+        }
+        merge(
+            &mut record,
+            &params,
+            &metrics,
+            &history,
+            &artifacts,
+            &tags,
+            data.note.as_deref(),
+        )?;
+        if let Some(status) = status {
+            record.status = status;
+            let start = crate::time::parse(&record.start_time).unwrap_or(now);
+            record.end_time = Some(crate::time::format(now.max(start)));
+        }
+        let event = if status.is_some() { "end" } else { "update" };
+        let prepared = prepare(&repo, &record, event, commit.message.as_deref(), &actor)?;
+        Ok((prepared, record))
+    })?;
     let verb = if status.is_some() { "Ended" } else { "Updated" };
     report(ctx, &applied.value, applied.commit, verb)
 }

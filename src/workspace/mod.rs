@@ -4,7 +4,12 @@
 //! nothing visible has changed; a concurrent writer makes the swap fail
 //! instead of being overwritten.
 
+mod remote;
+
+pub use remote::{PushTarget, fetch_remote_head, push, push_target};
+
 use crate::git::{Authorship, Context, GitError, Repo};
+use crate::lock::CheckoutLock;
 use crate::recovery::Journal;
 use std::io::Write;
 
@@ -66,10 +71,18 @@ impl CommitMessage {
     }
 }
 
+/// Takes the checkout's lock (crate::lock), waiting for another writer at
+/// most `REGENT_LOCK_TIMEOUT` seconds.
+pub fn lock(repo: &Repo) -> Result<CheckoutLock, GitError> {
+    Ok(CheckoutLock::acquire(repo.repo.path())?)
+}
+
 /// Commits `changes` on the current branch and updates the working tree and
-/// index for those paths. Returns the new commit's id.
+/// index for those paths. Returns the new commit's id. `_lock` is the
+/// checkout's lock, held since before the caller read what it judged.
 pub fn commit(
     repo: &Repo,
+    _lock: &CheckoutLock,
     changes: &[Change],
     message: &CommitMessage,
     who: &Authorship,
@@ -182,6 +195,10 @@ fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
         return Ok(());
     };
     let mut index = repo.repo.index().context(|| "opening the index".into())?;
+    // libgit2 keeps the index it read first; another writer (under the lock,
+    // before this process took it) may have replaced the file since, and
+    // writing back a stale copy would drop that writer's entries.
+    index.read(true).context(|| "reading the index".into())?;
     // A model's file before its versions: a crash (or a reader) in between
     // then sees a model without its new version, which is valid, never a
     // version without its model.
@@ -244,38 +261,6 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<(), GitE
     Ok(())
 }
 
-/// Where `--push` sends a commit: the branch's upstream remote, else `origin`.
-#[derive(Debug, Clone)]
-pub struct PushTarget {
-    pub remote: String,
-    pub branch: String,
-}
-
-/// Finds the push target before anything is committed, so a missing remote
-/// fails the command while nothing has been written yet.
-pub fn push_target(repo: &Repo) -> Result<PushTarget, GitError> {
-    let branch = repo.head_branch()?;
-    let remote = repo.upstream_remote().unwrap_or_else(|| "origin".into());
-    if remote.starts_with('-') || repo.repo.find_remote(&remote).is_err() {
-        return Err(GitError::Command {
-            command: format!("push {remote}"),
-            stderr: format!("there is no remote named {remote:?}; add one with `git remote add`"),
-        });
-    }
-    Ok(PushTarget { remote, branch })
-}
-
-/// Pushes `commit` to the target branch with the system `git` (so credential
-/// helpers apply). The remote refuses it if someone else pushed first.
-pub fn push(repo: &Repo, target: &PushTarget, commit: git2::Oid) -> Result<(), GitError> {
-    let dir = repo
-        .workdir
-        .clone()
-        .unwrap_or_else(|| repo.repo.path().to_path_buf());
-    let refspec = format!("{commit}:{}", target.branch);
-    crate::git::run_git(&dir, &["push", "--quiet", "--", &target.remote, &refspec]).map(|_| ())
-}
-
 /// What one attempt produces: the files, the tags and the message, computed
 /// from the commit the event is built on.
 #[derive(Debug, Clone)]
@@ -291,6 +276,8 @@ pub struct Applied<T> {
     pub commit: git2::Oid,
     pub value: T,
     pub attempts: u32,
+    /// Things the user should know although the event was applied.
+    pub warnings: Vec<String>,
 }
 
 /// Builds one attempt of an event on the given commit.
@@ -307,13 +294,29 @@ pub const MAX_ATTEMPTS: u32 = 20;
 /// the event is rebuilt on the new head, so a registration is renumbered and
 /// the policy judged again. Nothing is visible until a ref moves; a failure
 /// leaves the branch, the tags, the index and the working tree as they were.
+///
+/// `lock` is the checkout's lock, held by the caller since before it read
+/// anything it judged. Without `push` it stays held throughout. With `push`
+/// it is let go while the event is built on the remote's head and pushed
+/// (network work that reads and writes nothing of the checkout's but
+/// objects and this process's own journal), so other writers in the
+/// checkout need not wait for the network, and taken again to bring the
+/// branch, files and index along; meanwhile the checkout's push lock keeps
+/// pushers in this checkout from racing each other.
 pub fn apply<T, E: From<GitError>>(
     repo: &Repo,
     push: Option<&PushTarget>,
     who: &Authorship,
+    lock: &mut CheckoutLock,
     prepare: &mut Prepare<'_, T, E>,
 ) -> Result<Applied<T>, E> {
     let branch = repo.head_branch()?;
+    // Pushers in this checkout take turns among themselves (crate::lock).
+    let mut pushing = None;
+    if push.is_some() {
+        lock.release();
+        pushing = Some(CheckoutLock::acquire_pushing(repo.repo.path()).map_err(GitError::from)?);
+    }
     let mut lost_attempt_started: Option<std::time::Instant> = None;
     for attempt in 1..=MAX_ATTEMPTS {
         if let Some(started) = lost_attempt_started {
@@ -325,7 +328,7 @@ pub fn apply<T, E: From<GitError>>(
         })?;
         let base = match push {
             None => local.clone(),
-            Some(target) => push_base(repo, target, &local)?,
+            Some(target) => remote::push_base(repo, target, &local)?,
         };
         let (prepared, value) = prepare(&base)?;
         for tag in &prepared.tags {
@@ -344,10 +347,11 @@ pub fn apply<T, E: From<GitError>>(
         // index or tag refs not yet written: the journal lets the next
         // command finish them (crate::recovery).
         let journal = Journal::write(repo, commit, &prepared.changes, &tags, push)?;
+        let mut warnings = Vec::new();
         if let Some(target) = push {
-            match push_atomically(repo, target, base.id(), commit, &tags) {
-                Ok(PushOutcome::Done) => crate::fault::point("after-push"),
-                Ok(PushOutcome::Raced) => {
+            match remote::push_atomically(repo, target, base.id(), commit, &tags) {
+                Ok(remote::PushOutcome::Done) => crate::fault::point("after-push"),
+                Ok(remote::PushOutcome::Raced) => {
                     journal.remove();
                     continue;
                 }
@@ -356,19 +360,20 @@ pub fn apply<T, E: From<GitError>>(
                     return Err(e.into());
                 }
             }
-            // Published: bring the local branch along (a fast-forward).
-            if base.id() == local.id() {
-                move_branch(
-                    repo,
-                    &branch,
-                    Some(local.id()),
-                    commit,
-                    &prepared.message.subject,
-                )?;
-                crate::fault::point("after-branch");
-                sync_work_tree(repo, &prepared.changes)?;
-            } else {
-                fast_forward(repo, &branch, &local, commit, &prepared.message.subject)?;
+            drop(pushing.take());
+            // Published. Whatever stops the rest leaves the journal, so the
+            // next command in this checkout finishes it (crate::recovery).
+            let pushed = |reason: String| GitError::Pushed {
+                remote: target.remote.clone(),
+                commit: commit.to_string()[..12].to_owned(),
+                reason,
+            };
+            lock.reacquire().map_err(|e| pushed(e.to_string()))?;
+            if let Some(warning) =
+                bring_along(repo, &branch, &base, commit, &prepared, &target.remote)
+                    .map_err(|e| pushed(e.to_string()))?
+            {
+                warnings.push(warning);
             }
         } else {
             match move_branch(
@@ -392,14 +397,7 @@ pub fn apply<T, E: From<GitError>>(
             }
         }
         for (name, id) in &tags {
-            repo.repo
-                .reference(
-                    &format!("refs/tags/{name}"),
-                    *id,
-                    false,
-                    &format!("regent: tag {name}"),
-                )
-                .context(|| format!("creating tag {name}"))?;
+            create_tag_ref(repo, name, *id)?;
             crate::fault::point("after-tag");
         }
         journal.remove();
@@ -408,12 +406,65 @@ pub fn apply<T, E: From<GitError>>(
             commit,
             value,
             attempts: attempt,
+            warnings,
         });
     }
     Err(GitError::Contention {
         attempts: MAX_ATTEMPTS,
     }
     .into())
+}
+
+/// After a push, with the lock held again: moves the local branch to the
+/// pushed `commit` (built on `base`) and brings the files and index along.
+/// Other writers in this checkout may have moved the branch meanwhile: past
+/// the commit (nothing to do), or to a commit it builds on (a fast-forward).
+/// Returns a warning when the branch took commits of its own instead, which
+/// only a rebase can reconcile.
+fn bring_along(
+    repo: &Repo,
+    branch: &str,
+    base: &git2::Commit<'_>,
+    commit: git2::Oid,
+    prepared: &Prepared,
+    remote: &str,
+) -> Result<Option<String>, GitError> {
+    let subject = &prepared.message.subject;
+    let Some(head) = repo.head_commit()? else {
+        return Err(GitError::Diverged(format!("{branch} no longer exists")));
+    };
+    let descends =
+        |a: git2::Oid, b: git2::Oid| repo.repo.graph_descendant_of(a, b).unwrap_or(false);
+    if head.id() == base.id() {
+        move_branch(repo, branch, Some(head.id()), commit, subject)?;
+        crate::fault::point("after-branch");
+        sync_work_tree(repo, &prepared.changes)?;
+    } else if head.id() == commit || descends(head.id(), commit) {
+        // Another command in this checkout already brought it along.
+    } else if descends(commit, head.id()) {
+        fast_forward(repo, branch, &head, commit, subject)?;
+    } else {
+        let short = branch.trim_start_matches("refs/heads/");
+        return Ok(Some(format!(
+            "the event is on {remote}, but your branch {short} took commits of its own \
+             meanwhile, so it does not include it yet: `git pull --rebase` brings it along"
+        )));
+    }
+    Ok(None)
+}
+
+/// Points the tag `name` at the tag object `id`; one already pointing there
+/// (made by the recovery of an earlier, interrupted attempt) is fine, any
+/// other is never moved.
+fn create_tag_ref(repo: &Repo, name: &str, id: git2::Oid) -> Result<(), GitError> {
+    let refname = format!("refs/tags/{name}");
+    if repo.repo.refname_to_id(&refname).ok() == Some(id) {
+        return Ok(());
+    }
+    repo.repo
+        .reference(&refname, id, false, &format!("regent: tag {name}"))
+        .map(|_| ())
+        .context(|| format!("creating tag {name}"))
 }
 
 /// A random sleep before attempt `attempt` (2, 3, …) whose ceiling doubles
@@ -467,160 +518,6 @@ fn tag_objects(
         .collect()
 }
 
-/// Fetches the target branch into its remote-tracking ref with the system
-/// `git`; returns the remote's commit (None for a branch it does not have).
-pub fn fetch_remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
-    let short = target.branch.trim_start_matches("refs/heads/");
-    let tracking = format!("refs/remotes/{}/{short}", target.remote);
-    let refspec = format!("+{}:{tracking}", target.branch);
-    crate::git::run_git(
-        &git_dir(repo),
-        &[
-            "fetch",
-            "--quiet",
-            "--no-tags",
-            "--",
-            &target.remote,
-            &refspec,
-        ],
-    )?;
-    Ok(repo.repo.refname_to_id(&tracking).ok())
-}
-
-/// The commit to build on when pushing: the remote branch's head, fetched
-/// now, as long as the local branch has nothing the remote lacks.
-fn push_base<'r>(
-    repo: &'r Repo,
-    target: &PushTarget,
-    local: &git2::Commit<'r>,
-) -> Result<git2::Commit<'r>, GitError> {
-    let short = target.branch.trim_start_matches("refs/heads/");
-    let Some(remote) = fetch_remote_head(repo, target)? else {
-        return Ok(local.clone());
-    };
-    if remote == local.id() {
-        return Ok(local.clone());
-    }
-    let local_behind = repo
-        .repo
-        .graph_descendant_of(remote, local.id())
-        .context(|| "comparing with the remote branch".into())?;
-    if local_behind {
-        return repo
-            .repo
-            .find_commit(remote)
-            .context(|| format!("reading {}'s {short}", target.remote));
-    }
-    Err(GitError::Diverged(format!(
-        "your branch {short} has commits that {} does not; push or rebase them first, so that --push publishes only this event",
-        target.remote
-    )))
-}
-
-enum PushOutcome {
-    Done,
-    Raced,
-}
-
-/// Pushes the commit and its tags in one atomic push: all or nothing.
-/// `--porcelain` reports each ref's fate on stdout; a branch rejected
-/// because the remote moved is a lost race (retry), a tag that exists while
-/// the branch would have been accepted is a real conflict.
-fn push_atomically(
-    repo: &Repo,
-    target: &PushTarget,
-    base: git2::Oid,
-    commit: git2::Oid,
-    tags: &[(String, git2::Oid)],
-) -> Result<PushOutcome, GitError> {
-    let mut args = vec![
-        "push".to_owned(),
-        "--porcelain".into(),
-        "--atomic".into(),
-        "--".into(),
-        target.remote.clone(),
-        format!("{commit}:{}", target.branch),
-    ];
-    for (name, id) in tags {
-        args.push(format!("{id}:refs/tags/{name}"));
-    }
-    let output = std::process::Command::new("git")
-        .arg("-C")
-        .arg(git_dir(repo))
-        .args(&args)
-        .output()
-        .map_err(|source| GitError::Io {
-            context: "running the system `git`".into(),
-            source,
-        })?;
-    if output.status.success() {
-        return Ok(PushOutcome::Done);
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = crate::git::strip_credentials(String::from_utf8_lossy(&output.stderr).trim());
-    let branch_line = stdout
-        .lines()
-        .find(|l| l.contains(&format!(":{}\t", target.branch)));
-    let moved = |text: &str| {
-        [
-            "fetch first",
-            "non-fast-forward",
-            "stale info",
-            "cannot lock ref",
-            "failed to update ref",
-        ]
-        .iter()
-        .any(|m| text.contains(m))
-    };
-    let branch_rejected =
-        branch_line.is_some_and(|l| l.starts_with('!') && !l.contains("atomic push failed"));
-    if branch_rejected || moved(&stderr) || branch_line.is_some_and(moved) {
-        return Ok(PushOutcome::Raced);
-    }
-    let existing: Vec<&str> = stdout
-        .lines()
-        .filter(|l| l.starts_with('!') && l.contains("already exists"))
-        .filter_map(|l| l.split('\t').nth(1))
-        .filter_map(|refs| refs.split_once(":refs/tags/").map(|(_, name)| name))
-        .collect();
-    if !existing.is_empty() {
-        // With --atomic, git reports only the first rejection and marks the
-        // others "atomic push failed": a tag taken by a process that also
-        // moved the branch is a lost race, not a conflict. Ask the remote.
-        if remote_head(repo, target)? != Some(base) {
-            return Ok(PushOutcome::Raced);
-        }
-        return Err(GitError::TagExists(format!(
-            "{} on {}",
-            existing.join(", "),
-            target.remote
-        )));
-    }
-    Err(GitError::Command {
-        command: args.join(" "),
-        stderr: format!("{stderr}\n{}", stdout.trim()).trim().to_owned(),
-    })
-}
-
-/// The remote branch's current commit, from `git ls-remote`.
-fn remote_head(repo: &Repo, target: &PushTarget) -> Result<Option<git2::Oid>, GitError> {
-    let out = crate::git::run_git(
-        &git_dir(repo),
-        &["ls-remote", "--", &target.remote, &target.branch],
-    )?;
-    Ok(out
-        .split_whitespace()
-        .next()
-        .and_then(|id| git2::Oid::from_str(id).ok()))
-}
-
-/// Where to run the system `git`: the working tree, or a bare repository.
-fn git_dir(repo: &Repo) -> std::path::PathBuf {
-    repo.workdir
-        .clone()
-        .unwrap_or_else(|| repo.repo.path().to_path_buf())
-}
-
 /// Moves the local branch from `from` forward to `to`, updating the files
 /// that changed in between unless the user changed them (then it stops, as
 /// `git merge --ff-only` would, and says so).
@@ -641,8 +538,8 @@ fn fast_forward(
         repo.repo
             .checkout_tree(&object, Some(&mut checkout))
             .context(|| {
-                "the event was pushed, but your working tree has changes in files it updates; \
-             run `git pull --ff-only` once they are committed or stashed"
+                "your working tree has changes in files it updates; \
+                 run `git pull --ff-only` once they are committed or stashed"
                     .into()
             })?;
         crate::fault::point("after-checkout");
