@@ -44,9 +44,12 @@ pub struct LogArgs {
     /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become histories.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
-    /// A local file (hashed with sha256) or a URI (kept as given); repeatable.
+    /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
     #[arg(long = "artifact", value_name = "PATH_OR_URI")]
     pub artifacts: Vec<String>,
+    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
+    #[arg(long)]
+    pub keep_local: bool,
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
     pub tags: Vec<(String, String)>,
