@@ -311,6 +311,7 @@ mod tests {
         std::fs::create_dir_all(root.join("data")).unwrap();
         std::fs::write(root.join("data/m.bin"), b"abc").unwrap();
         let mut ctx = context(&registry, &registry, None);
+        ctx.workdir = &root;
         ctx.keep_local = true;
         let recorded = record(&ctx, &["../data/m.bin".into()]).unwrap();
         let artifact = recorded[0].run_artifact();

@@ -77,7 +77,7 @@ fn normalise(root: &str, base: &Path) -> Result<String, ArtifactError> {
 
 /// `path` made absolute without touching the disk, `.` and `..` resolved
 /// by name (the folder may not exist yet).
-fn lexical_absolute(path: &Path) -> PathBuf {
+pub fn lexical_absolute(path: &Path) -> PathBuf {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = PathBuf::new();
     for part in absolute.components() {

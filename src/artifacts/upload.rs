@@ -175,3 +175,71 @@ pub async fn folder(
         uploaded,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::artifacts::store::block_on;
+
+    fn local_store(dir: &Path) -> Store {
+        let uri = url::Url::from_file_path(dir).unwrap();
+        Store::open(uri.as_str()).unwrap()
+    }
+
+    /// Every file under `dir`, relative.
+    fn files(dir: &Path) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(d) = pending.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    pending.push(p);
+                } else {
+                    out.push(p.strip_prefix(dir).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// A file whose bytes are not the ones hashed (it changed after the
+    /// first reading) is never stored, in one request or in parts.
+    #[test]
+    fn a_file_that_changed_after_hashing_is_not_stored() {
+        let temp = tempfile::tempdir().unwrap();
+        let store_dir = temp.path().join("store");
+        std::fs::create_dir_all(&store_dir).unwrap();
+        let store = local_store(&store_dir);
+        for size in [10usize, (SINGLE_PUT_MAX as usize) + (3 << 20)] {
+            let path = temp.path().join(format!("f{size}"));
+            std::fs::write(&path, vec![7u8; size]).unwrap();
+            // What the first reading saw, before the file was rewritten.
+            let before = Digest::of(&vec![8u8; size]);
+            let result = block_on(file(&store, &path, &before, size as u64)).unwrap();
+            let error = result.unwrap_err();
+            assert!(
+                matches!(&error, ArtifactError::Changed { expected, .. } if *expected == before.to_string()),
+                "{error}"
+            );
+            assert_eq!(files(&store_dir), Vec::<String>::new(), "size {size}");
+            // The bytes as they are now store fine, under their own name.
+            let (now, _) = super::super::digest::file(&path).unwrap();
+            assert!(
+                block_on(file(&store, &path, &now, size as u64))
+                    .unwrap()
+                    .unwrap()
+            );
+            let key = format!("sha256/{}/{}", &now.hex()[..2], now.hex());
+            assert_eq!(files(&store_dir), vec![key.clone()]);
+            // Again: already there, not sent.
+            assert!(
+                !block_on(file(&store, &path, &now, size as u64))
+                    .unwrap()
+                    .unwrap()
+            );
+            std::fs::remove_file(store_dir.join(key)).unwrap();
+        }
+    }
+}

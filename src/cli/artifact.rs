@@ -209,7 +209,8 @@ fn recorded_fetch(
                 r.shown
             ))
         })?;
-        let full = dir.join(path);
+        // `../data/model` from a registry in a subfolder: a plain path for URIs.
+        let full = store::lexical_absolute(&dir.join(path));
         return Ok(if r.folder {
             Fetch::LocalFolder {
                 dir: full,

@@ -3,6 +3,7 @@
 mod common;
 
 mod action;
+mod artifacts;
 mod audit;
 mod bad_input;
 mod bypass;
@@ -19,6 +20,7 @@ mod publish;
 mod push;
 mod quickstart;
 mod runs;
+mod s3;
 mod show;
 mod torture;
 mod validate;

@@ -1,0 +1,904 @@
+//! The artifact store against real storage: a moto S3 server on loopback
+//! (`s3.rs`) and local folders. Uploads from `run log` and `register`,
+//! `artifact get` and `resolve --download` round trips, and the failures:
+//! wrong credentials, a missing object, a tampered object, an upload killed
+//! midway, no store configured, `--keep-local`.
+
+use crate::common::{Outcome, TestEnv};
+use crate::s3;
+use sha2::Digest as _;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+
+/// Runs `regent ARGS` with extra environment variables.
+fn run_with(env: &TestEnv, vars: &[(String, String)], args: &[&str]) -> Outcome {
+    let out = env
+        .regent()
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .args(args)
+        .output()
+        .expect("regent runs");
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok_with(env: &TestEnv, vars: &[(String, String)], args: &[&str]) -> String {
+    let out = run_with(env, vars, args);
+    assert_eq!(
+        out.code, 0,
+        "regent {args:?} failed:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+fn err_with(env: &TestEnv, code: i32, vars: &[(String, String)], args: &[&str]) -> Outcome {
+    let out = run_with(env, vars, args);
+    assert_eq!(
+        out.code, code,
+        "regent {args:?}: expected exit {code}:\n{}\n{}",
+        out.stdout, out.stderr
+    );
+    assert!(!out.stderr.contains("panicked"), "{}", out.stderr);
+    out
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The S3 variables plus the store root `s3://BUCKET/PREFIX`.
+fn s3_store(test: &str) -> (String, Vec<(String, String)>) {
+    let server = s3::server();
+    let bucket = server.bucket(test);
+    let mut vars = server.vars();
+    vars.push((
+        "REGENT_ARTIFACT_ROOT".into(),
+        format!("s3://{bucket}/team/models"),
+    ));
+    (bucket, vars)
+}
+
+/// A local folder store in the test's temporary folder.
+fn local_store(env: &TestEnv) -> Vec<(String, String)> {
+    vec![(
+        "REGENT_ARTIFACT_ROOT".into(),
+        env.root.join("store").display().to_string(),
+    )]
+}
+
+/// An MLflow-like model folder with nested and hidden files.
+fn model_folder(env: &TestEnv, dir: &str) {
+    env.write(&format!("{dir}/MLmodel"), "flavors:\n  sklearn: {}\n");
+    env.write(&format!("{dir}/model.pkl"), vec![42u8; 3000]);
+    env.write(&format!("{dir}/a.txt"), "a dot\n");
+    env.write(&format!("{dir}/a/b"), "a slash\n");
+    env.write(&format!("{dir}/with space.json"), "{}\n");
+    env.write(&format!("{dir}/.hidden"), "h\n");
+}
+
+/// The folder's digest by the README's recipe, with the real `sha256sum`.
+fn sha256sum_digest(env: &TestEnv, dir: &str) -> String {
+    let out = env.sh(&format!(
+        "(cd {dir} && find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum) \
+         | sha256sum"
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    format!("sha256:{}", out.stdout.split_whitespace().next().unwrap())
+}
+
+fn run_json(env: &TestEnv, id: &str) -> serde_json::Value {
+    env.json(&["run", "show", id])
+}
+
+/// Every file under `dir`, relative, with its bytes.
+fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(d) = pending.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                pending.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The key of a content-addressed URI in the test bucket.
+fn key_of(uri: &str, bucket: &str) -> String {
+    uri.strip_prefix(&format!("s3://{bucket}/"))
+        .unwrap_or_else(|| panic!("{uri} is not in {bucket}"))
+        .to_owned()
+}
+
+/// Every object in the bucket holds the bytes its name promises.
+fn every_object_matches_its_name(objects: &[s3::Object]) {
+    for o in objects {
+        let name = o.key.rsplit('/').next().unwrap();
+        assert_eq!(name, o.sha256, "{} holds other bytes", o.key);
+    }
+}
+
+#[test]
+fn run_log_stores_a_file_and_a_folder_in_s3_by_content() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("run-log");
+    env.write("out/model.pkl", b"pickled weights");
+    model_folder(&env, "out/mlflow-model");
+    // Relative to the folder the command runs in, never recorded as such.
+    let sub = env.repo.join("out");
+    let mut cmd = env.regent_in(&sub);
+    let out = cmd
+        .envs(vars.iter().map(|(k, v)| (k, v)))
+        .args(["run", "log", "churn", "--name", "r1"])
+        .args(["--artifact", "model.pkl", "--artifact", "mlflow-model/"])
+        .args(["--artifact", "s3://elsewhere/given.bin"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let run = run_json(&env, "churn/r1");
+    let artifacts = run["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 3);
+    let file_hex = sha256_hex(b"pickled weights");
+    assert_eq!(artifacts[0]["path"], "model.pkl");
+    assert_eq!(
+        artifacts[0]["uri"],
+        format!(
+            "s3://{bucket}/team/models/sha256/{}/{file_hex}",
+            &file_hex[..2]
+        )
+    );
+    assert_eq!(artifacts[0]["digest"], format!("sha256:{file_hex}"));
+    assert_eq!(artifacts[0]["size"], 15);
+    assert!(artifacts[0].get("kind").is_none_or(|k| k.is_null()));
+    let folder_digest = sha256sum_digest(&env, "out/mlflow-model");
+    assert_eq!(artifacts[1]["path"], "mlflow-model");
+    assert_eq!(artifacts[1]["digest"], folder_digest);
+    assert_eq!(artifacts[1]["kind"], "folder");
+    let total: usize = tree(&env.repo.join("out/mlflow-model"))
+        .iter()
+        .map(|(_, b)| b.len())
+        .sum();
+    assert_eq!(artifacts[1]["size"], total);
+    assert_eq!(
+        artifacts[2],
+        serde_json::json!({"uri": "s3://elsewhere/given.bin"})
+    );
+
+    // Really in the bucket: the file, each file of the folder, the manifest.
+    let objects = s3::server().objects(&bucket);
+    every_object_matches_its_name(&objects);
+    let keys: Vec<&str> = objects.iter().map(|o| o.key.as_str()).collect();
+    assert!(keys.contains(&key_of(artifacts[0]["uri"].as_str().unwrap(), &bucket).as_str()));
+    let manifest = key_of(artifacts[1]["uri"].as_str().unwrap(), &bucket);
+    assert!(keys.contains(&manifest.as_str()));
+    assert_eq!(objects.len(), 1 + 6 + 1, "{keys:?}");
+    assert!(keys.iter().all(|k| k.starts_with("team/models/sha256/")));
+
+    // Uploading the same bytes again sends nothing and records the same.
+    let again = err_with(
+        &env,
+        0,
+        &vars,
+        &[
+            "run",
+            "log",
+            "churn",
+            "--name",
+            "r2",
+            "--artifact",
+            "out/model.pkl",
+            "--artifact",
+            "out/mlflow-model",
+        ],
+    );
+    assert!(
+        again.stderr.contains("Already stored: out/model.pkl"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(s3::server().objects(&bucket), objects);
+    let r2 = run_json(&env, "churn/r2");
+    assert_eq!(r2["artifacts"][0]["uri"], artifacts[0]["uri"]);
+    assert_eq!(r2["artifacts"][1]["uri"], artifacts[1]["uri"]);
+}
+
+#[test]
+fn the_folder_digest_is_what_sha256sum_gives() {
+    let env = TestEnv::with_registry();
+    model_folder(&env, "m");
+    env.write("m/deep/er/x.bin", vec![0u8; 100_000]);
+    env.write("m/B", "upper case sorts first\n");
+    let vars = local_store(&env);
+    ok_with(
+        &env,
+        &vars,
+        &["run", "log", "e", "--name", "r", "--artifact", "m"],
+    );
+    let run = run_json(&env, "e/r");
+    assert_eq!(run["artifacts"][0]["digest"], sha256sum_digest(&env, "m"));
+    // The manifest stored is sha256sum's output itself.
+    let uri = run["artifacts"][0]["uri"].as_str().unwrap();
+    let manifest = std::fs::read_to_string(uri.strip_prefix("file://").unwrap()).unwrap();
+    let listed =
+        env.sh("cd m && find . -type f -printf '%P\\0' | LC_ALL=C sort -z | xargs -0 sha256sum");
+    assert_eq!(manifest, listed.stdout);
+}
+
+#[test]
+fn register_stores_and_resolve_download_and_artifact_get_verify() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("register");
+    model_folder(&env, "model");
+    env.write("weights.bin", vec![7u8; 20_000]);
+    let version = ok_with(&env, &vars, &["register", "churn", "--artifact", "model"]);
+    assert_eq!(version.trim(), "churn/1");
+    ok_with(
+        &env,
+        &vars,
+        &["register", "churn", "--artifact", "weights.bin"],
+    );
+    let shown = env.json(&["show", "churn/1"]);
+    let folder_digest = sha256sum_digest(&env, "model");
+    assert_eq!(shown["artifact"]["digest"], folder_digest);
+    assert_eq!(shown["artifact"]["kind"], "folder");
+    assert_eq!(shown["artifact"]["name"], "model");
+    let uri = shown["artifact"]["uri"].as_str().unwrap().to_owned();
+    assert!(
+        uri.starts_with(&format!("s3://{bucket}/team/models/sha256/")),
+        "{uri}"
+    );
+    every_object_matches_its_name(&s3::server().objects(&bucket));
+
+    // resolve --download DIR: DIR/NAME, every file as it was.
+    let resolved: serde_json::Value = serde_json::from_str(&ok_with(
+        &env,
+        &vars,
+        &["resolve", "models:/churn/1", "--download", "dl", "--json"],
+    ))
+    .unwrap();
+    let path = env.repo.join("dl/model");
+    assert_eq!(resolved["path"], path.display().to_string());
+    assert_eq!(resolved["artifact"]["uri"], uri.as_str());
+    assert_eq!(tree(&path), tree(&env.repo.join("model")));
+    let human = ok_with(
+        &env,
+        &vars,
+        &["resolve", "models:/churn/2", "--download", "dl"],
+    );
+    assert_eq!(
+        human.trim(),
+        env.repo.join("dl/weights.bin").display().to_string()
+    );
+    assert_eq!(
+        std::fs::read(env.repo.join("dl/weights.bin")).unwrap(),
+        vec![7u8; 20_000]
+    );
+
+    // artifact get by model URI, by store URI, and a file inside the folder.
+    ok_with(&env, &vars, &["artifact", "get", "models:/churn/1", "got"]);
+    assert_eq!(tree(&env.repo.join("got")), tree(&env.repo.join("model")));
+    ok_with(&env, &vars, &["artifact", "get", &uri, "again", "--folder"]);
+    assert_eq!(tree(&env.repo.join("again")), tree(&env.repo.join("model")));
+    let w = env.json(&["show", "churn/2"]);
+    let w_uri = w["artifact"]["uri"].as_str().unwrap();
+    ok_with(&env, &vars, &["artifact", "get", w_uri, "w.bin"]);
+    assert_eq!(
+        std::fs::read(env.repo.join("w.bin")).unwrap(),
+        vec![7u8; 20_000]
+    );
+    // An existing destination is never overwritten.
+    let out = err_with(&env, 2, &vars, &["artifact", "get", w_uri, "w.bin"]);
+    assert!(out.stderr.contains("exists"), "{}", out.stderr);
+}
+
+#[test]
+fn artifact_get_finds_a_runs_artifact_by_name_and_a_file_inside_a_folder() {
+    let env = TestEnv::with_registry();
+    let vars = local_store(&env);
+    model_folder(&env, "model");
+    env.write("metrics.csv", "step,loss\n0,1\n");
+    ok_with(
+        &env,
+        &vars,
+        &[
+            "run",
+            "log",
+            "e",
+            "--name",
+            "r",
+            "--artifact",
+            "model",
+            "--artifact",
+            "metrics.csv",
+        ],
+    );
+    ok_with(
+        &env,
+        &vars,
+        &["artifact", "get", "e/r:metrics.csv", "m.csv"],
+    );
+    assert_eq!(env.read("m.csv"), "step,loss\n0,1\n");
+    ok_with(&env, &vars, &["artifact", "get", "e/r:model", "copy"]);
+    assert_eq!(tree(&env.repo.join("copy")), tree(&env.repo.join("model")));
+    ok_with(&env, &vars, &["artifact", "get", "e/r:model/a/b", "b.txt"]);
+    assert_eq!(env.read("b.txt"), "a slash\n");
+    let out = err_with(&env, 2, &vars, &["artifact", "get", "e/r", "x"]);
+    assert!(
+        out.stderr
+            .contains("e/r:NAME (its artifacts: model, metrics.csv)"),
+        "{}",
+        out.stderr
+    );
+    let out = err_with(&env, 1, &vars, &["artifact", "get", "e/r:nope", "x"]);
+    assert!(
+        out.stderr.contains("no artifact \"nope\""),
+        "{}",
+        out.stderr
+    );
+    let out = err_with(&env, 1, &vars, &["artifact", "get", "e/r:model/none", "x"]);
+    assert!(out.stderr.contains("no file \"none\""), "{}", out.stderr);
+    assert!(!env.repo.join("x").exists());
+}
+
+#[test]
+fn wrong_credentials_fail_clearly_and_commit_nothing() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("wrong-credentials");
+    env.write("model.pkl", b"weights");
+    let before = env.state();
+    let secret = "wrongSecretKeyThatMustNotBePrinted";
+    let with = |key_id: &str| -> Vec<(String, String)> {
+        let mut v = vars.clone();
+        for (k, value) in v.iter_mut() {
+            if k == "AWS_SECRET_ACCESS_KEY" {
+                *value = secret.into();
+            }
+            if k == "AWS_ACCESS_KEY_ID" {
+                *value = key_id.into();
+            }
+        }
+        v
+    };
+    let real_key = s3::server().key_id.clone();
+    for key_id in [real_key.as_str(), "AKIAUNKNOWNKEY123456"] {
+        let vars = with(key_id);
+        for args in [
+            &["run", "log", "e", "--name", "r", "--artifact", "model.pkl"][..],
+            &["register", "m", "--artifact", "model.pkl"][..],
+        ] {
+            let out = err_with(&env, 2, &vars, args);
+            assert!(out.stderr.contains("error: cannot"), "{}", out.stderr);
+            assert!(
+                out.stderr
+                    .contains(&format!("s3://{bucket}/team/models/sha256/")),
+                "{}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains("hint: check the store's credentials"),
+                "{}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains(secret),
+                "secret printed: {}",
+                out.stderr
+            );
+            assert!(
+                !out.stderr.contains(key_id),
+                "key id printed: {}",
+                out.stderr
+            );
+            assert_eq!(env.state(), before, "{args:?} changed the repository");
+        }
+    }
+    assert_eq!(s3::server().objects(&bucket), vec![]);
+}
+
+#[test]
+fn a_missing_object_is_exit_1_and_leaves_nothing() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("missing");
+    env.write("model.pkl", b"weights");
+    ok_with(&env, &vars, &["register", "m", "--artifact", "model.pkl"]);
+    let uri = env.json(&["show", "m/1"])["artifact"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s3::server().delete(&bucket, &key_of(&uri, &bucket));
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &["artifact", "get", "models:/m/1", "out.pkl"],
+    );
+    assert!(
+        out.stderr.contains(&format!("error: no object at {uri}")),
+        "{}",
+        out.stderr
+    );
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &["resolve", "models:/m/1", "--download", "dl"],
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "printed a path for nothing: {}",
+        out.stdout
+    );
+    assert!(!env.repo.join("out.pkl").exists());
+    assert_eq!(std::fs::read_dir(env.repo.join("dl")).unwrap().count(), 0);
+}
+
+#[test]
+fn a_tampered_object_fails_verification_and_leaves_nothing() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("tampered");
+    env.write("model.pkl", b"the real weights");
+    model_folder(&env, "model");
+    ok_with(&env, &vars, &["register", "m", "--artifact", "model.pkl"]);
+    ok_with(&env, &vars, &["register", "m", "--artifact", "model"]);
+    let server = s3::server();
+
+    // A file artifact.
+    let uri = env.json(&["show", "m/1"])["artifact"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.put(&bucket, &key_of(&uri, &bucket), b"poisoned weights");
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &["artifact", "get", "models:/m/1", "out.pkl"],
+    );
+    let expected = format!("sha256:{}", sha256_hex(b"the real weights"));
+    let actual = format!("sha256:{}", sha256_hex(b"poisoned weights"));
+    assert!(
+        out.stderr.contains(&format!(
+            "{uri} does not match its digest: expected {expected}, got {actual}"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.repo.join("out.pkl").exists());
+
+    // One file inside a folder artifact.
+    let inner = sha256_hex(b"a slash\n");
+    let inner_key = format!("team/models/sha256/{}/{inner}", &inner[..2]);
+    server.put(&bucket, &inner_key, b"not a slash\n");
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &["resolve", "models:/m/2", "--download", "dl"],
+    );
+    assert!(
+        out.stderr
+            .contains(&format!("{inner_key} does not match its digest")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        std::fs::read_dir(env.repo.join("dl")).unwrap().count(),
+        0,
+        "left something in dl/"
+    );
+    let out = err_with(&env, 1, &vars, &["artifact", "get", "models:/m/2", "got"]);
+    assert!(
+        out.stderr.contains("does not match its digest"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.repo.join("got").exists());
+
+    // The manifest itself.
+    let manifest_uri = env.json(&["show", "m/2"])["artifact"]["uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server.put(&bucket, &inner_key, b"a slash\n");
+    server.put(
+        &bucket,
+        &key_of(&manifest_uri, &bucket),
+        format!("{inner}  a/b\n").as_bytes(),
+    );
+    let out = err_with(&env, 1, &vars, &["artifact", "get", "models:/m/2", "got"]);
+    assert!(
+        out.stderr
+            .contains(&format!("{manifest_uri} does not match its digest")),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.repo.join("got").exists());
+    // Nothing but the repository's own files and dl/ (empty) were written.
+    let strays: Vec<_> = std::fs::read_dir(&env.repo)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("regent-partial"))
+        .collect();
+    assert_eq!(strays, Vec::<String>::new());
+}
+
+/// A multipart upload killed (SIGKILL) after some parts were sent: no run,
+/// no commit, nothing at the object's key; the next try stores it whole.
+#[test]
+fn an_upload_killed_midway_records_and_publishes_nothing_in_s3() {
+    let env = TestEnv::with_registry();
+    let (bucket, vars) = s3_store("killed");
+    // Five 8 MiB parts.
+    let big: Vec<u8> = (0..40u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    env.write("big.bin", &big);
+    let before = env.state();
+    let mut all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    all.push(("REGENT_FAULT", "upload-part@3"));
+    let args = ["run", "log", "e", "--name", "r", "--artifact", "big.bin"];
+    let status = env.spawn_regent(&env.repo, &args, &all).wait().unwrap();
+    assert_eq!(status.signal(), Some(9), "not killed: {status:?}");
+    assert_eq!(env.state(), before);
+    let server = s3::server();
+    let objects = server.objects(&bucket);
+    assert_eq!(objects, vec![], "an object became visible");
+    assert!(
+        server.pending_uploads(&bucket) >= 1,
+        "the upload had not started"
+    );
+
+    let out = err_with(&env, 0, &vars, &args);
+    assert_eq!(out.stdout.trim(), "e/r");
+    let objects = server.objects(&bucket);
+    every_object_matches_its_name(&objects);
+    assert_eq!(objects.len(), 1);
+    assert_eq!(objects[0].sha256, sha256_hex(&big));
+    assert_eq!(objects[0].size, big.len() as u64);
+}
+
+/// The same from outside, at a moment the test does not choose: a local
+/// folder store's upload SIGKILLed while its staging file is being written.
+#[test]
+fn an_upload_killed_from_outside_leaves_no_object_in_a_local_store() {
+    let big: Vec<u8> = (0..96u32 << 20)
+        .map(|i| (i.wrapping_mul(2_246_822_519) >> 24) as u8)
+        .collect();
+    let hex = sha256_hex(&big);
+    for attempt in 0..5 {
+        let env = TestEnv::with_registry();
+        env.write("big.bin", &big);
+        let store = env.root.join("store");
+        let before = env.state();
+        let head = env.head();
+        let vars = local_store(&env);
+        let all: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let args = ["run", "log", "e", "--name", "r", "--artifact", "big.bin"];
+        let mut child = env.spawn_regent(&env.repo, &args, &all);
+        let fanout = store.join("sha256").join(&hex[..2]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        // Staging files are `<key>#<n>`: the upload is under way.
+        let staging = || {
+            std::fs::read_dir(&fanout)
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().contains('#'))
+                })
+                .unwrap_or(false)
+        };
+        while !staging()
+            && child.try_wait().unwrap().is_none()
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        if status.signal() != Some(9) || env.head() != head {
+            // It finished (or committed) before the test caught it midway.
+            eprintln!("attempt {attempt}: finished first ({status:?})");
+            continue;
+        }
+        assert_eq!(env.state(), before);
+        // Nothing at the final key, or (killed between the upload and the
+        // commit) the right bytes; never a part of them.
+        if let Ok(bytes) = std::fs::read(fanout.join(&hex)) {
+            assert_eq!(sha256_hex(&bytes), hex, "a partial object at its final key");
+        }
+        // Otherwise a staging file, which object_store never lists or reads.
+        for entry in std::fs::read_dir(&fanout).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(name.starts_with(&hex), "{name}");
+        }
+        // Carry on: the next try stores it whole.
+        ok_with(&env, &vars, &args);
+        assert_eq!(sha256_hex(&std::fs::read(fanout.join(&hex)).unwrap()), hex);
+        return;
+    }
+    panic!("never caught the upload midway in 5 attempts");
+}
+
+#[test]
+fn with_no_store_a_local_path_is_refused_with_a_hint() {
+    let env = TestEnv::with_registry();
+    env.write("model.pkl", b"weights");
+    let before = env.state();
+    for args in [
+        &["run", "log", "e", "--artifact", "model.pkl"][..],
+        &["register", "m", "--artifact", "model.pkl"][..],
+    ] {
+        let out = env.run_err(2, args);
+        assert!(
+            out.stderr.contains("error: artifact model.pkl: a local artifact needs an artifact store, and none is configured"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr
+                .contains("`artifacts: {root: s3://bucket/prefix}`"),
+            "{}",
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("REGENT_ARTIFACT_ROOT"),
+            "{}",
+            out.stderr
+        );
+        assert!(out.stderr.contains("--keep-local"), "{}", out.stderr);
+        assert_eq!(env.state(), before);
+    }
+    // A URI needs no store.
+    env.run_ok(&["run", "log", "e", "--artifact", "s3://b/k"]);
+}
+
+#[test]
+fn keep_local_records_the_path_from_the_registry_and_is_flagged() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.repo.join("ml")).unwrap();
+    env.regent_in(&env.repo.join("ml"))
+        .arg("init")
+        .assert()
+        .success();
+    env.write("data/model.pkl", b"weights");
+    model_folder(&env, "data/model");
+    // From a folder below the registry: recorded relative to the registry (ml/).
+    let src = env.repo.join("ml/src");
+    std::fs::create_dir_all(&src).unwrap();
+    let run = |args: &[&str]| {
+        let out = env.regent_in(&src).args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, err) = run(&[
+        "run",
+        "log",
+        "e",
+        "--name",
+        "r",
+        "--keep-local",
+        "--artifact",
+        "../../data/model.pkl",
+        "--artifact",
+        "../../data/model",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let record =
+        std::fs::read_to_string(env.repo.join("ml").join(crate::common::run_file("e", "r")))
+            .unwrap();
+    assert!(record.contains("- path: ../data/model.pkl\n"), "{record}");
+    assert!(record.contains("- path: ../data/model\n"), "{record}");
+    assert!(!record.contains("uri:"), "{record}");
+    let (_, shown, _) = run(&["run", "show", "e/r"]);
+    assert!(shown.contains("[local, not in a store]"), "{shown}");
+    let (code, _, err) = run(&[
+        "register",
+        "m",
+        "--keep-local",
+        "--artifact",
+        "../../data/model.pkl",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, shown, _) = run(&["show", "m/1"]);
+    assert!(
+        shown.contains("artifact: ../data/model.pkl  [local, not in a store]"),
+        "{shown}"
+    );
+    // Fetched from the checkout, verified.
+    let (code, _, err) = run(&["artifact", "get", "e/r:model", "../../copy"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        tree(&env.repo.join("copy")),
+        tree(&env.repo.join("data/model"))
+    );
+    env.write("data/model.pkl", b"changed");
+    let (code, _, err) = run(&["artifact", "get", "models:/m/1", "../../m.pkl"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("does not match its digest"), "{err}");
+    assert!(!env.repo.join("m.pkl").exists());
+    // Outside the repository: refused.
+    std::fs::write(env.root.join("outside.bin"), b"x").unwrap();
+    let (code, _, err) = run(&[
+        "run",
+        "log",
+        "e",
+        "--keep-local",
+        "--artifact",
+        "../../../outside.bin",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("is outside the repository"), "{err}");
+}
+
+#[test]
+fn unverifiable_artifacts_need_no_verify() {
+    let env = TestEnv::with_registry();
+    std::fs::write(env.root.join("plain.bin"), b"plain").unwrap();
+    let uri = format!("file://{}", env.root.join("plain.bin").display());
+    env.run_ok(&["register", "m", "--artifact", &uri]);
+    let out = env.run_err(1, &["artifact", "get", "models:/m/1", "x.bin"]);
+    assert!(
+        out.stderr
+            .contains("recorded without a digest (verified: false)"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("hint: pass --no-verify"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run_err(1, &["artifact", "get", &uri, "x.bin"]);
+    assert!(
+        out.stderr.contains("no digest to verify against"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.repo.join("x.bin").exists());
+    env.run_ok(&["artifact", "get", "models:/m/1", "x.bin", "--no-verify"]);
+    assert_eq!(env.read("x.bin"), "plain");
+    env.run_ok(&["resolve", "models:/m/1", "--download", "d", "--no-verify"]);
+    assert_eq!(env.read("d/plain.bin"), "plain");
+}
+
+#[test]
+fn bad_artifact_input_writes_and_uploads_nothing() {
+    let env = TestEnv::with_registry();
+    let vars = local_store(&env);
+    env.write("a/model.pkl", b"1");
+    env.write("b/model.pkl", b"2");
+    model_folder(&env, "linked");
+    std::os::unix::fs::symlink("/etc/passwd", env.repo.join("linked/passwd")).unwrap();
+    let before = env.state();
+    let out = err_with(
+        &env,
+        2,
+        &vars,
+        &[
+            "run",
+            "log",
+            "e",
+            "--artifact",
+            "a/model.pkl",
+            "--artifact",
+            "b/model.pkl",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("a/model.pkl and b/model.pkl are both named \"model.pkl\""),
+        "{}",
+        out.stderr
+    );
+    let out = err_with(
+        &env,
+        2,
+        &vars,
+        &[
+            "run",
+            "log",
+            "e",
+            "--artifact",
+            "a/model.pkl",
+            "--artifact",
+            "linked",
+        ],
+    );
+    assert!(
+        out.stderr.contains("passwd is a symbolic link"),
+        "{}",
+        out.stderr
+    );
+    let out = err_with(&env, 2, &vars, &["register", "m", "--artifact", "nope.pkl"]);
+    assert!(
+        out.stderr
+            .contains("artifact nope.pkl: no such file or folder"),
+        "{}",
+        out.stderr
+    );
+    let wrong = format!("sha256:{}", "0".repeat(64));
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &[
+            "register",
+            "m",
+            "--artifact",
+            "a/model.pkl",
+            "--digest",
+            &wrong,
+        ],
+    );
+    assert!(
+        out.stderr.contains(&format!("not {wrong}")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before);
+    assert!(!env.root.join("store").exists(), "something was uploaded");
+}
+
+#[test]
+fn the_store_root_comes_from_regent_yaml_relative_to_the_registry() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.repo.join("ml")).unwrap();
+    env.regent_in(&env.repo.join("ml"))
+        .arg("init")
+        .assert()
+        .success();
+    let config = env.read("ml/regent.yaml");
+    env.write(
+        "ml/regent.yaml",
+        format!("{config}artifacts:\n  root: ../.store\n"),
+    );
+    env.commit_all("store");
+    env.write("ml/sub/model.pkl", b"weights");
+    let sub = env.repo.join("ml/sub");
+    env.regent_in(&sub)
+        .args(["run", "log", "e", "--name", "r", "--artifact", "model.pkl"])
+        .assert()
+        .success();
+    let hex = sha256_hex(b"weights");
+    let stored = env.repo.join(".store/sha256").join(&hex[..2]).join(&hex);
+    assert_eq!(std::fs::read(&stored).unwrap(), b"weights");
+    // REGENT_ARTIFACT_ROOT wins.
+    let other = env.root.join("other");
+    env.regent_in(&sub)
+        .env("REGENT_ARTIFACT_ROOT", &other)
+        .args(["run", "log", "e", "--name", "r2", "--artifact", "model.pkl"])
+        .assert()
+        .success();
+    assert!(other.join("sha256").join(&hex[..2]).join(&hex).exists());
+    // Unknown keys stay errors.
+    env.write(
+        "ml/regent.yaml",
+        format!("{config}artifacts:\n  root: s3://b\n  region: x\n"),
+    );
+    let out = env
+        .regent_in(&env.repo.join("ml"))
+        .arg("validate")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("region"), "{text}");
+}
