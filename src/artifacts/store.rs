@@ -216,15 +216,26 @@ impl Store {
         fs_err::create_dir_all(&path).map_err(|e| ArtifactError::io(&path, e))
     }
 
-    /// A store error as an [`ArtifactError`]: "not found" is [`ArtifactError::Missing`].
+    /// A store error reading `key`: "not found" is [`ArtifactError::Missing`].
     pub fn error(&self, what: &'static str, key: &Key, e: object_store::Error) -> ArtifactError {
         match e {
             object_store::Error::NotFound { .. } => ArtifactError::Missing { uri: self.uri(key) },
-            other => ArtifactError::Store {
-                what,
-                uri: self.uri(key),
-                message: redact(&other.to_string()),
-            },
+            other => self.write_error(what, key, other),
+        }
+    }
+
+    /// A store error writing `key`. A "not found" here is the bucket's
+    /// (S3 answers a PUT into a missing bucket with 404), not the object's.
+    pub fn write_error(
+        &self,
+        what: &'static str,
+        key: &Key,
+        e: object_store::Error,
+    ) -> ArtifactError {
+        ArtifactError::Store {
+            what,
+            uri: self.uri(key),
+            message: redact(&e.to_string()),
         }
     }
 }
@@ -335,6 +346,22 @@ mod tests {
         for bad in ["http://x/y", "s3:///nobucket", "s3://b/p?x=1", "ftp://h/p"] {
             assert!(root(None, Some(bad)).is_err(), "{bad}");
         }
+    }
+
+    /// Opening contacts nothing (credentials are checked by the first
+    /// request), so these run offline.
+    #[test]
+    fn cloud_roots_open_with_their_uris() {
+        let digest = Digest::of(b"abc");
+        for root in ["gs://bucket/team/models", "s3://bucket/team/models"] {
+            let store = Store::open(root).unwrap();
+            assert!(!store.local);
+            assert_eq!(
+                store.uri(&store.content_key(&digest)),
+                format!("{root}/sha256/ba/{}", digest.hex())
+            );
+        }
+        assert!(Store::open("ftp://host/x").is_err());
     }
 
     #[test]

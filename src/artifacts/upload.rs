@@ -68,14 +68,14 @@ pub async fn file(
             .inner()
             .put(&key, PutPayload::from(bytes))
             .await
-            .map_err(|e| store.error("upload to", &key, e))?;
+            .map_err(|e| store.write_error("upload to", &key, e))?;
         return Ok(true);
     }
     let upload = store
         .inner()
         .put_multipart(&key)
         .await
-        .map_err(|e| store.error("start an upload to", &key, e))?;
+        .map_err(|e| store.write_error("start an upload to", &key, e))?;
     // At least 8 MiB (S3's minimum part is 5 MiB), more for files so large
     // that 8 MiB parts would pass the limit on the number of parts.
     let chunk = (size.div_ceil(MAX_PARTS).max(8 << 20)).next_multiple_of(1 << 20);
@@ -97,7 +97,7 @@ pub async fn file(
         // Back pressure: at most PART_CONCURRENCY parts in memory.
         if let Err(e) = writer.wait_for_capacity(PART_CONCURRENCY).await {
             let _ = writer.abort().await;
-            return Err(store.error("upload to", &key, e));
+            return Err(store.write_error("upload to", &key, e));
         }
         hasher.update(&buffer[..n]);
         writer.write(&buffer[..n]);
@@ -117,7 +117,7 @@ pub async fn file(
     writer
         .finish()
         .await
-        .map_err(|e| store.error("upload to", &key, e))?;
+        .map_err(|e| store.write_error("upload to", &key, e))?;
     Ok(true)
 }
 
@@ -164,7 +164,7 @@ pub async fn folder(
             .inner()
             .put(&key, PutPayload::from(text.into_bytes()))
             .await
-            .map_err(|e| store.error("upload to", &key, e))?;
+            .map_err(|e| store.write_error("upload to", &key, e))?;
         uploaded = true;
     }
     Ok(Stored {

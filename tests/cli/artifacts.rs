@@ -445,6 +445,34 @@ fn a_missing_object_is_exit_1_and_leaves_nothing() {
     );
     assert!(!env.repo.join("out.pkl").exists());
     assert_eq!(std::fs::read_dir(env.repo.join("dl")).unwrap().count(), 0);
+
+    // A bucket that does not exist is named as such when uploading.
+    let mut vars = vars;
+    vars.retain(|(k, _)| k != "REGENT_ARTIFACT_ROOT");
+    vars.push((
+        "REGENT_ARTIFACT_ROOT".into(),
+        "s3://regent-no-such-bucket/x".into(),
+    ));
+    let before = env.state();
+    let out = err_with(
+        &env,
+        2,
+        &vars,
+        &["register", "m", "--artifact", "model.pkl"],
+    );
+    assert!(
+        out.stderr
+            .contains("error: cannot upload to s3://regent-no-such-bucket/x/sha256/"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("hint: the bucket (container) does not exist"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before);
 }
 
 #[test]
@@ -901,4 +929,29 @@ fn the_store_root_comes_from_regent_yaml_relative_to_the_registry() {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(text.contains("region"), "{text}");
+}
+
+/// Uploading streams: with the address space capped below the file's size,
+/// a 384 MiB artifact is stored (in 8 MiB parts) all the same.
+#[test]
+fn a_large_artifact_is_uploaded_in_bounded_memory() {
+    let env = TestEnv::with_registry();
+    let size: u64 = 384 << 20;
+    let file = std::fs::File::create(env.repo.join("big.bin")).unwrap();
+    file.set_len(size).unwrap();
+    drop(file);
+    let store = env.root.join("store");
+    let out = env.sh(&format!(
+        "ulimit -v 262144 && REGENT_ARTIFACT_ROOT='{}' \"$REGENT\" run log e --name big --artifact big.bin",
+        store.display()
+    ));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let run = run_json(&env, "e/big");
+    assert_eq!(run["artifacts"][0]["size"], size);
+    let digest = run["artifacts"][0]["digest"].as_str().unwrap();
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    let stored = store.join("sha256").join(&hex[..2]).join(hex);
+    assert_eq!(std::fs::metadata(&stored).unwrap().len(), size);
+    let check = env.sh(&format!("sha256sum '{}'", stored.display()));
+    assert!(check.stdout.starts_with(hex), "{}", check.stdout);
 }
