@@ -8,7 +8,7 @@
 
 use super::ArtifactError;
 use super::digest::{Digest, Hasher};
-use super::manifest::Manifest;
+use super::manifest::{Entry, Manifest};
 use super::store::{self, Store};
 use futures_util::StreamExt;
 use object_store::ObjectStoreExt;
@@ -148,30 +148,41 @@ async fn file_into(what: &Fetch, out: &mut std::fs::File) -> Result<u64, Artifac
     }
 }
 
+/// Where a folder's files come from.
+enum Origin {
+    /// A store root: each file at its content key.
+    Stored(Store),
+    /// A folder kept local: each file at its path in it.
+    Local(PathBuf),
+}
+
+impl Origin {
+    fn locate(&self, entry: &Entry) -> Result<(Store, Key), ArtifactError> {
+        match self {
+            Origin::Stored(root) => Ok((root.clone(), root.content_key(&entry.digest))),
+            Origin::Local(dir) => local_file(&dir.join(&entry.path)),
+        }
+    }
+}
+
 /// A whole folder into `dir` (an empty temporary folder): returns the
 /// number of files and their total size.
 async fn folder_into(what: &Fetch, dir: &Path) -> Result<(usize, u64), ArtifactError> {
-    let (manifest, source): (
-        Manifest,
-        Box<dyn Fn(&str, &Digest) -> Result<(Store, Key), ArtifactError>>,
-    ) = match what {
+    let (manifest, origin) = match what {
         Fetch::Folder {
             manifest_uri,
             digest,
             ..
         } => {
             let (root, manifest) = stored_manifest(manifest_uri, digest.as_ref()).await?;
-            let source = move |_: &str, d: &Digest| Ok((root.clone(), root.content_key(d)));
-            (manifest, Box::new(source))
+            (manifest, Origin::Stored(root))
         }
         Fetch::LocalFolder {
             dir: from, digest, ..
-        } => {
-            let manifest = local_manifest(from, digest.as_ref())?;
-            let from = from.clone();
-            let source = move |path: &str, _: &Digest| local_file(&from.join(path));
-            (manifest, Box::new(source))
-        }
+        } => (
+            local_manifest(from, digest.as_ref())?,
+            Origin::Local(from.clone()),
+        ),
         Fetch::Object { .. } => {
             return Err(ArtifactError::Invalid(
                 "a single object is not a folder".into(),
@@ -186,7 +197,7 @@ async fn folder_into(what: &Fetch, dir: &Path) -> Result<(usize, u64), ArtifactE
         }
         let mut out =
             fs_err::File::create_new(&target).map_err(|e| ArtifactError::io(&target, e))?;
-        let (store, key) = source(&entry.path, &entry.digest)?;
+        let (store, key) = origin.locate(entry)?;
         total += copy(&store, &key, Some(&entry.digest), out.file_mut()).await?;
     }
     Ok((manifest.entries.len(), total))
@@ -280,11 +291,7 @@ fn local_file(path: &Path) -> Result<(Store, Key), ArtifactError> {
     Ok((store, key))
 }
 
-fn find<'m>(
-    manifest: &'m Manifest,
-    path: &str,
-    shown: &str,
-) -> Result<&'m super::manifest::Entry, ArtifactError> {
+fn find<'m>(manifest: &'m Manifest, path: &str, shown: &str) -> Result<&'m Entry, ArtifactError> {
     let path = path.trim_matches('/');
     manifest
         .entries
