@@ -204,6 +204,20 @@ mod tests {
         std::fs::write(dir.path().join("a\\b"), b"x").unwrap();
         let error = Manifest::scan(dir.path()).unwrap_err().to_string();
         assert!(error.contains("backslash"), "{error}");
+        std::fs::remove_file(dir.path().join("a\\b")).unwrap();
+        let latin1 = <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"caf\xe9");
+        std::fs::write(dir.path().join(latin1), b"x").unwrap();
+        let error = Manifest::scan(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("is not a UTF-8 name"), "{error}");
+        std::fs::remove_file(dir.path().join(latin1)).unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let error = Manifest::scan(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("pipe is not a regular file"), "{error}");
     }
 
     #[test]

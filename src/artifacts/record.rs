@@ -199,6 +199,13 @@ impl Content {
 
 /// A local argument: it exists, is a file or a folder, and has a UTF-8 name.
 fn check_local(cwd: &Path, arg: &str) -> Result<Local, ArtifactError> {
+    // `cwd.join("")` is the current folder: an empty argument (an unset
+    // shell variable, most likely) must not store everything here.
+    if arg.trim().is_empty() {
+        return Err(ArtifactError::Invalid(
+            "an artifact path is empty; give a file, a folder or a URI".into(),
+        ));
+    }
     let path = cwd.join(arg);
     let meta = match std::fs::metadata(&path) {
         Ok(meta) => meta,
@@ -289,6 +296,12 @@ mod tests {
         std::fs::write(root.join("a/model.pkl"), b"1").unwrap();
         std::fs::write(root.join("b/model.pkl"), b"2").unwrap();
         let ctx = context(&root, &root, None);
+        assert!(
+            record(&ctx, &[String::new()])
+                .unwrap_err()
+                .to_string()
+                .contains("empty")
+        );
         let uri = record(&ctx, &["s3://b/k".into()]).unwrap();
         assert_eq!(uri[0].uri.as_deref(), Some("s3://b/k"));
         let error = record(&ctx, &["a/model.pkl".into(), "b/model.pkl".into()])

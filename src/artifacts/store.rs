@@ -151,8 +151,9 @@ impl Store {
         };
         let built: Result<Arc<dyn ObjectStore>, object_store::Error> = match scheme.as_str() {
             "s3" => {
-                let endpoint = std::env::var("AWS_ENDPOINT_URL")
-                    .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                let endpoint = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL", "AWS_ENDPOINT"]
+                    .iter()
+                    .find_map(|k| std::env::var(k).ok())
                     .unwrap_or_default();
                 let mut builder = object_store::aws::AmazonS3Builder::from_env()
                     .with_url(&bucket_url)
