@@ -121,19 +121,6 @@ pub async fn file(
     Ok(true)
 }
 
-/// Stores a file: hashes it, then uploads it.
-pub async fn stored_file(store: &Store, path: &Path) -> Result<Stored, ArtifactError> {
-    let (digest, size) = super::digest::file(path)?;
-    let uploaded = file(store, path, &digest, size).await?;
-    Ok(Stored {
-        uri: store.uri(&store.content_key(&digest)),
-        digest,
-        size,
-        folder: false,
-        uploaded,
-    })
-}
-
 /// Stores a folder: every file by content, then the manifest, also by
 /// content. The manifest goes last, so a manifest in the store means every
 /// file it lists is there too.
