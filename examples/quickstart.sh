@@ -50,6 +50,13 @@ as_bob() {
 echo "A new registry in $work"
 step init --stages staging,production
 
+# Where local artifacts are uploaded, by content: a folder here (ignored by
+# Git); in real use an s3://, gs:// or az:// URI, or REGENT_ARTIFACT_ROOT.
+printf 'artifacts:\n  root: .artifacts\n' >> regent.yaml
+echo ".artifacts/" > .gitignore
+git add regent.yaml .gitignore
+git commit --quiet -m "Store artifacts in .artifacts/"
+
 # Three training runs with different params and metrics.
 cat > metrics.json <<'JSON'
 {"accuracy": 0.912, "latency_p95_ms": 41.0, "loss": [0.71, 0.42, 0.30]}
@@ -68,6 +75,8 @@ step run list churn --sort accuracy
 step run list --where 'metrics.accuracy > 0.9 and params.optimizer == "adam"' --sort loss --asc
 step run compare churn/adam-lr3 churn/adam-lr2
 step run show churn/adam-lr2
+# The stored artifact comes back by run and name, its digest verified.
+step artifact get churn/adam-lr3:model-1.bin restored-model-1.bin
 step validate
 
 # Governance: production needs staging first, an accuracy of at least 0.90
@@ -84,6 +93,8 @@ stages:
       - {metric: accuracy, min: 0.90}
       - {metric: accuracy, max_regression: 0.01}
       - {metric: latency_p95_ms, max: 50}
+artifacts:
+  root: .artifacts
 YAML
 git commit --quiet -am "Govern the production stage"
 printf '\n$ cat regent.yaml\n'; cat regent.yaml

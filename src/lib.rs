@@ -8,6 +8,8 @@
 //! - [`validate`]: schema and semantic checks of a whole registry, with locations.
 //! - [`snapshot`]: the registry at one commit or in the working tree, read by path.
 //! - [`load`]: bytes to a typed registry file, or every problem with its position.
+//! - [`artifacts`]: the artifact store: content-addressed uploads, folder manifests, verified
+//!   downloads (through `object_store`; its own small runtime per operation).
 //! - [`runs`]: building experiment-run records (params, metrics, artifacts, source).
 //! - [`workspace`]: applying a change as exactly one commit on a branch.
 //! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
@@ -17,6 +19,7 @@
 //!   [`output`], [`render`], [`time`], [`random`], [`diagnostic`].
 #![forbid(unsafe_code)]
 
+pub mod artifacts;
 pub mod cli;
 pub mod diagnostic;
 pub mod events;

@@ -1,11 +1,11 @@
 //! Building an experiment-run record from what the user gives `run log`:
 //! key=value flags, params and metrics files (JSON or YAML, nested maps
-//! flattened with `/`), artifacts hashed by streaming, lock-file digests, and
-//! a generated name when none is given.
+//! flattened with `/`), lock-file digests hashed by streaming, and a
+//! generated name when none is given. Artifacts are `crate::artifacts`'.
 
 use crate::diagnostic::Diagnostic;
 use crate::load;
-use crate::registry::{self, MetricPoint, RunArtifact};
+use crate::registry::{self, MetricPoint};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -433,29 +433,6 @@ pub fn hash_file(path: &Path) -> Result<(String, u64), RunInputError> {
         size += n as u64;
     }
     Ok((format!("sha256:{}", hex::encode(hasher.finalize())), size))
-}
-
-/// An artifact argument as recorded: a URI as given, or a local file hashed.
-pub fn artifact(arg: &str) -> Result<RunArtifact, RunInputError> {
-    if is_uri(arg) {
-        return Ok(RunArtifact {
-            uri: Some(arg.to_owned()),
-            ..RunArtifact::default()
-        });
-    }
-    let path = Path::new(arg);
-    if !path.exists() {
-        return Err(RunInputError::Invalid(format!(
-            "artifact {arg}: no such file (a remote artifact needs a URI such as s3://bucket/key)"
-        )));
-    }
-    let (digest, size) = hash_file(path)?;
-    Ok(RunArtifact {
-        path: Some(arg.to_owned()),
-        digest: Some(digest),
-        size: Some(size),
-        ..RunArtifact::default()
-    })
 }
 
 /// A run name that sorts by time and is unique: `20261126-181005-3fa9c2`.

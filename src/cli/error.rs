@@ -143,6 +143,20 @@ impl From<RunInputError> for CliError {
     }
 }
 
+impl From<crate::artifacts::ArtifactError> for CliError {
+    fn from(e: crate::artifacts::ArtifactError) -> CliError {
+        let mut error = if e.is_no() {
+            CliError::no(e.to_string())
+        } else {
+            CliError::error(e.to_string())
+        };
+        if let Some(hint) = e.hint() {
+            error = error.hint(hint);
+        }
+        error
+    }
+}
+
 impl From<crate::names::NameError> for CliError {
     fn from(e: crate::names::NameError) -> CliError {
         CliError::error(e.to_string())

@@ -13,12 +13,15 @@ use std::io::Write;
 pub struct RegisterArgs {
     /// The model (created on its first registration).
     pub model: String,
-    /// A URI (kept as given) or a local file (hashed with sha256).
-    #[arg(long, value_name = "URI")]
+    /// A URI (kept as given) or a local file or folder (uploaded to the artifact store).
+    #[arg(long, value_name = "PATH_OR_URI")]
     pub artifact: String,
     /// The artifact's digest (`sha256:<64 hex>`); without it a URI is recorded as unverified.
     #[arg(long, value_name = "sha256:HEX")]
     pub digest: Option<String>,
+    /// Record a local artifact where it is (hashed, relative to the registry) instead of storing it.
+    #[arg(long)]
+    pub keep_local: bool,
     /// The run it came from; its metrics and params are frozen into the version.
     #[arg(long, value_name = "EXPERIMENT/RUN")]
     pub run: Option<String>,
@@ -150,7 +153,8 @@ pub struct ApproveArgs {
 }
 
 pub fn register(ctx: &Ctx, args: RegisterArgs) -> CliResult {
-    let artifact = artifact_input(&args.artifact, args.digest.as_deref())?;
+    crate::names::check(crate::names::NameKind::Model, &args.model)?;
+    let artifact = artifact_input(ctx, &args)?;
     let action = Action::Register {
         model: args.model,
         artifact,
@@ -286,47 +290,46 @@ pub fn approve(ctx: &Ctx, args: ApproveArgs) -> CliResult {
     )
 }
 
-/// A URI as given (with `--digest` if known), or a local file hashed now,
-/// once, outside any retry.
-fn artifact_input(arg: &str, digest: Option<&str>) -> CliResult<ArtifactInput> {
-    if let Some(d) = digest {
-        let well_formed = d.strip_prefix("sha256:").is_some_and(|hex| {
-            hex.len() == 64
-                && hex
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        });
-        if !well_formed {
-            return Err(CliError::error(format!(
-                "--digest {d:?} is not sha256:<64 lowercase hex digits>"
-            )));
-        }
+/// A URI as given (with `--digest` if known), or a local file or folder
+/// uploaded (or kept local) now: once, outside any retry, and before
+/// anything is committed.
+fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
+    let digest = args.digest.as_deref();
+    if let Some(d) = digest
+        && crate::artifacts::Digest::parse(d).is_none()
+    {
+        return Err(CliError::error(format!(
+            "--digest {d:?} is not sha256:<64 lowercase hex digits>"
+        )));
     }
-    if crate::runs::is_uri(arg) {
+    if crate::runs::is_uri(&args.artifact) {
         return Ok(ArtifactInput {
-            uri: arg.to_owned(),
+            uri: args.artifact.clone(),
+            name: None,
             digest: digest.map(str::to_owned),
             size: None,
+            kind: None,
         });
     }
-    let path = std::path::Path::new(arg);
-    if !path.exists() {
-        return Err(CliError::error(format!(
-            "artifact {arg}: no such file (a remote artifact needs a URI such as s3://bucket/key)"
-        )));
-    }
-    let (computed, size) = crate::runs::hash_file(path)?;
-    if let Some(d) = digest
-        && d != computed
-    {
-        return Err(CliError::no(format!(
-            "artifact {arg} has digest {computed}, not {d}"
-        )));
-    }
+    let repo = ctx.open_registry()?;
+    // A wrong --digest is refused after hashing, before any transfer.
+    let recorded = super::artifact::record(
+        ctx,
+        &repo,
+        std::slice::from_ref(&args.artifact),
+        args.keep_local,
+        digest.and_then(crate::artifacts::Digest::parse),
+    )?;
+    let r = recorded
+        .into_iter()
+        .next()
+        .ok_or_else(|| CliError::error("no artifact was recorded"))?;
     Ok(ArtifactInput {
-        uri: arg.to_owned(),
-        digest: Some(computed),
-        size: Some(size),
+        uri: r.uri.or(r.local).unwrap_or_default(),
+        name: r.name,
+        digest: r.digest.map(|d| d.to_string()),
+        size: r.size,
+        kind: r.folder.then_some(crate::registry::ArtifactKind::Folder),
     })
 }
 

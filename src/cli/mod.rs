@@ -2,6 +2,7 @@
 //! errors become messages and exit codes. Each command lives in its own
 //! module and turns its flags into plain values for the core.
 
+mod artifact;
 mod check;
 mod error;
 mod github;
@@ -108,6 +109,9 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Print the artifact URI of models:/MODEL/VERSION, /STAGE, /latest or @ALIAS.
     Resolve(resolve::ResolveArgs),
+    /// Get artifacts back from the store, verified.
+    #[command(subcommand)]
+    Artifact(artifact::ArtifactCommand),
     /// The registry's events, oldest first, from commits (hand edits included).
     History(history::HistoryArgs),
     /// The registry events between two revisions.
@@ -355,6 +359,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Approve(args) => lifecycle::approve(&ctx, args),
         Command::Show(args) => show::run(&ctx, args),
         Command::Resolve(args) => resolve::run(&ctx, args),
+        Command::Artifact(command) => artifact::run(&ctx, command),
         Command::Publish(args) => publish::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::History(args) => history::history(&ctx, args),

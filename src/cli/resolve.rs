@@ -2,9 +2,10 @@
 //! revision or time, so `$(regent resolve models:/churn/production)` works.
 
 use super::{CliError, CliResult, Ctx};
+use crate::git::Repo;
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
-use crate::registry::{Layout, VersionStatus};
+use crate::registry::{Layout, VersionFile, VersionStatus};
 use crate::snapshot::Snapshot;
 use std::io::Write;
 
@@ -18,6 +19,12 @@ pub struct ResolveArgs {
     /// Resolve as the branch was at this time (RFC 3339, a date, `3 days ago`).
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub at: Option<jiff::Timestamp>,
+    /// Also download the artifact into DIR (as DIR/NAME), verifying every digest; print its path.
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<std::path::PathBuf>,
+    /// With --download: accept an artifact recorded without a digest, unverified.
+    #[arg(long, requires = "download")]
+    pub no_verify: bool,
 }
 
 /// What a model URI names.
@@ -69,15 +76,31 @@ pub fn parse_uri(uri: &str) -> Result<(String, Reference), String> {
     Ok((model.to_owned(), reference))
 }
 
-pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
-    let (model, reference) = parse_uri(&args.uri).map_err(CliError::error)?;
-    let repo = ctx.open_registry()?;
-    let rev = match args.at {
-        Some(at) => crate::history::commit_at(&repo, &args.rev, at)?.to_string(),
-        None => args.rev.clone(),
+/// A model URI resolved: the version it names and where it was read.
+pub(super) struct Resolved {
+    pub model: String,
+    pub version: u64,
+    pub stage: Option<String>,
+    pub alias: Option<String>,
+    pub file: VersionFile,
+    pub commit: Option<git2::Oid>,
+}
+
+/// Resolves a model URI at `rev` (or as the branch was at `at`); exit 1
+/// with the reason when it names nothing.
+pub(super) fn resolve(
+    repo: &Repo,
+    uri: &str,
+    rev: &str,
+    at: Option<jiff::Timestamp>,
+) -> CliResult<Resolved> {
+    let (model, reference) = parse_uri(uri).map_err(CliError::error)?;
+    let rev = match at {
+        Some(at) => crate::history::commit_at(repo, rev, at)?.to_string(),
+        None => rev.to_owned(),
     };
-    let snapshot = Snapshot::at_rev(&repo, &rev)?;
-    let nothing = |why: String| CliError::no(format!("{} resolves to nothing: {why}", args.uri));
+    let snapshot = Snapshot::at_rev(repo, &rev)?;
+    let nothing = |why: String| CliError::no(format!("{uri} resolves to nothing: {why}"));
     if !snapshot.exists(&Layout::model(&model)) {
         return Err(nothing(format!("there is no model {model}")));
     }
@@ -114,6 +137,42 @@ pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
         .version(&model, version)
         .map_err(|d| CliError::bad_files(format!("{model} v{version} is invalid"), d))?
         .value;
+    Ok(Resolved {
+        model,
+        version,
+        stage,
+        alias,
+        file: v,
+        commit: snapshot.commit,
+    })
+}
+
+pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
+    let repo = ctx.open_registry()?;
+    let resolved = resolve(&repo, &args.uri, &args.rev, args.at)?;
+    let Resolved {
+        model,
+        version,
+        stage,
+        alias,
+        file: v,
+        commit,
+    } = resolved;
+    // Fetched before anything is printed: a failed download prints no URI
+    // a script could mistake for success.
+    let downloaded = match &args.download {
+        Some(dir) => {
+            let what = super::artifact::version_fetch(&repo, &v.artifact, args.no_verify)?;
+            let dest = ctx
+                .dir
+                .join(dir)
+                .join(super::artifact::version_name(&v.artifact));
+            let fetched = super::artifact::fetch(ctx, &what, &dest)?;
+            Some(fetched.path)
+        }
+        None => None,
+    };
+    let path = downloaded.as_ref().map(|p| p.display().to_string());
     crate::output::github_outputs(&[
         ("model", model.clone()),
         ("version", version.to_string()),
@@ -121,6 +180,7 @@ pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
         ("alias", alias.clone().unwrap_or_default()),
         ("uri", v.artifact.uri.clone()),
         ("digest", v.artifact.digest.clone().unwrap_or_default()),
+        ("path", path.clone().unwrap_or_default()),
     ])?;
     let mut out = std::io::stdout().lock();
     match ctx.format {
@@ -132,10 +192,14 @@ pub fn run(ctx: &Ctx, args: ResolveArgs) -> CliResult {
                 "stage": stage,
                 "alias": alias,
                 "artifact": {"uri": v.artifact.uri, "digest": v.artifact.digest},
-                "commit": snapshot.commit.map(|c| c.to_string()),
+                "commit": commit.map(|c| c.to_string()),
+                "path": path,
             }),
         )?,
-        Format::Human => writeln!(out, "{}", v.artifact.uri)?,
+        Format::Human => match &path {
+            Some(path) => writeln!(out, "{path}")?,
+            None => writeln!(out, "{}", v.artifact.uri)?,
+        },
     }
     out.flush()?;
     Ok(())

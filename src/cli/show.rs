@@ -314,7 +314,19 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
             .and_then(|x| x.as_str())
             .map(|x| printable(x, false))
     };
-    writeln!(out, "artifact: {}", field("uri").unwrap_or_default())?;
+    let uri = field("uri").unwrap_or_default();
+    let folder = if field("kind").as_deref() == Some("folder") {
+        " (folder)"
+    } else {
+        ""
+    };
+    // A path, not a URI: kept with --keep-local, so only a checkout has it.
+    let local = if crate::runs::is_uri(&uri) {
+        ""
+    } else {
+        "  [local, not in a store]"
+    };
+    writeln!(out, "artifact: {uri}{folder}{local}")?;
     writeln!(
         out,
         "digest:   {}",

@@ -26,8 +26,11 @@ pub const DEFAULT_ASSIGN_TAG: &str = "{model}#{stage}#{n}";
 #[derive(Debug, Clone)]
 pub struct ArtifactInput {
     pub uri: String,
+    /// The base name of the local file or folder it was uploaded from.
+    pub name: Option<String>,
     pub digest: Option<String>,
     pub size: Option<u64>,
+    pub kind: Option<crate::registry::ArtifactKind>,
 }
 
 /// What the user asked for.
@@ -470,10 +473,12 @@ fn register(
         source_commit: source_commit.or_else(|| Some(state.base.to_string())),
         artifact: VersionArtifact {
             uri: artifact.uri.clone(),
+            name: artifact.name.clone(),
             digest: artifact.digest.clone(),
             size: artifact.size,
             format: None,
             verified: artifact.digest.is_none().then_some(false),
+            kind: artifact.kind,
             extensions: Default::default(),
         },
         metrics,

@@ -23,6 +23,9 @@ pub struct Config {
     pub policy_owners: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<TagFormats>,
+    /// Where local artifacts are uploaded (src/artifacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifacts: Option<ArtifactsConfig>,
     #[serde(flatten)]
     pub extensions: Extensions,
 }
@@ -42,6 +45,7 @@ impl Config {
             aliases: BTreeMap::new(),
             policy_owners: Vec::new(),
             tags: None,
+            artifacts: None,
             extensions: Extensions::new(),
         }
     }
@@ -128,6 +132,26 @@ pub struct TagFormats {
     pub extensions: Extensions,
 }
 
+/// `artifacts:` in `regent.yaml`: the artifact store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArtifactsConfig {
+    /// A local folder (absolute, `file://`, or relative to the registry
+    /// folder), `s3://bucket/prefix`, `gs://bucket/prefix` or `az://container/prefix`.
+    pub root: String,
+    #[serde(flatten)]
+    pub extensions: Extensions,
+}
+
+/// What a recorded artifact is. Absent (a file) unless it is a folder, so
+/// records written before folders existed read the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArtifactKind {
+    File,
+    /// The URI and digest are the folder's manifest's (see src/artifacts/manifest.rs).
+    Folder,
+}
+
 /// `models/<model>/model.yaml`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ModelFile {
@@ -179,7 +203,11 @@ pub struct VersionFile {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct VersionArtifact {
+    /// A store URI, a URI given by the user, or (kept local) a path relative to the registry folder.
     pub uri: String,
+    /// The base name of the file or folder it was uploaded from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -188,6 +216,8 @@ pub struct VersionArtifact {
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ArtifactKind>,
     #[serde(flatten)]
     pub extensions: Extensions,
 }
@@ -301,6 +331,8 @@ pub struct MetricPoint {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunArtifact {
+    /// With a `uri`: the artifact's name (its file or folder base name).
+    /// Without one: a file kept local, relative to the registry folder.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -309,6 +341,8 @@ pub struct RunArtifact {
     pub digest: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ArtifactKind>,
     #[serde(flatten)]
     pub extensions: Extensions,
 }

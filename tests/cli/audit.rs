@@ -247,7 +247,8 @@ fn resolve_model_uris() {
     assert_eq!(
         value,
         json!({"model": "churn", "version": 1, "stage": "production", "alias": null,
-               "artifact": {"uri": "s3://churn/1", "digest": null}, "commit": env.head()})
+               "artifact": {"uri": "s3://churn/1", "digest": null}, "commit": env.head(),
+               "path": null})
     );
     for (uri, why) in [
         ("models:/churn/staging", "no version of churn is in staging"),

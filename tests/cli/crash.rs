@@ -27,6 +27,8 @@ const POINTS: &[&str] = &[
     "after-index",
     "after-tag",
     "after-journal-removed",
+    // Inside an artifact upload, before any commit (tests/cli/artifacts.rs).
+    "upload-part",
 ];
 
 /// A registry, and with `--push` its bare `origin.git`.

@@ -107,16 +107,17 @@ fn register_numbers_versions_and_freezes_run_metrics() {
     env.run_ok(&["validate"]);
 }
 
-/// A local artifact is hashed; a URI with --digest is verified; a wrong digest is a "no".
+/// A local artifact kept local is hashed (stored ones: tests/cli/artifacts.rs);
+/// a URI with --digest is verified; a wrong digest is a "no".
 #[test]
 fn register_artifacts_and_digests() {
     let env = governed();
     env.write("model.bin", "abc");
-    env.run_ok(&["register", "m", "--artifact", "model.bin"]);
+    env.run_ok(&["register", "m", "--keep-local", "--artifact", "model.bin"]);
     let digest = "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     assert_eq!(
         env.json(&["show", "m/1"])["artifact"],
-        json!({"uri": "model.bin", "digest": digest, "size": 3})
+        json!({"uri": "model.bin", "name": "model.bin", "digest": digest, "size": 3})
     );
     env.run_ok(&[
         "register",
@@ -147,6 +148,7 @@ fn register_artifacts_and_digests() {
         &[
             "register",
             "m",
+            "--keep-local",
             "--artifact",
             "model.bin",
             "--digest",

@@ -3,6 +3,7 @@
 mod common;
 
 mod action;
+mod artifacts;
 mod audit;
 mod bad_input;
 mod batch;
@@ -22,6 +23,7 @@ mod push;
 mod pyyaml;
 mod quickstart;
 mod runs;
+mod s3;
 mod show;
 mod torture;
 mod track;

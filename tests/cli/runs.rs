@@ -174,6 +174,7 @@ fn run_log_hashes_local_artifacts_and_keeps_uris() {
         "e",
         "--name",
         "r",
+        "--keep-local",
         "--artifact",
         "model.bin",
         "--artifact",
@@ -198,7 +199,8 @@ fn run_log_streams_large_artifacts() {
     let file = std::fs::File::create(env.repo.join("big.bin")).unwrap();
     file.set_len(size).unwrap();
     drop(file);
-    let out = env.sh("ulimit -v 262144 && \"$REGENT\" run log e --name big --artifact big.bin");
+    let out = env
+        .sh("ulimit -v 262144 && \"$REGENT\" run log e --name big --keep-local --artifact big.bin");
     assert_eq!(out.code, 0, "{}", out.stderr);
     let run = env.json(&["run", "show", "e/big"]);
     assert_eq!(run["artifacts"][0]["size"], size);

@@ -35,9 +35,16 @@ struct Line {
     number: usize,
     name: Option<String>,
     record: RunFile,
+    /// The `artifacts` as given, stored once every line is read.
+    artifacts: Vec<String>,
 }
 
-pub(super) fn log_batch(ctx: &Ctx, file: &Path, commit: &CommitArgs) -> CliResult {
+pub(super) fn log_batch(
+    ctx: &Ctx,
+    file: &Path,
+    keep_local: bool,
+    commit: &CommitArgs,
+) -> CliResult {
     let repo = ctx.open_registry()?;
     let actor = ctx.actor(&repo)?;
     let now = crate::time::now();
@@ -47,9 +54,16 @@ pub(super) fn log_batch(ctx: &Ctx, file: &Path, commit: &CommitArgs) -> CliResul
         file.display().to_string()
     };
     let base = super::log::new_record(ctx, &repo, "", &actor, now)?;
-    let lines = read_lines(file, &shown, &base, now)?;
+    let mut lines = read_lines(file, &shown, &base, now)?;
     if lines.is_empty() {
         return Err(CliError::error(format!("{shown}: no runs in the batch")));
+    }
+    // Every line is valid: now store its local artifacts (before the lock
+    // and the commit, like `run log`).
+    for line in &mut lines {
+        let given = std::mem::take(&mut line.artifacts);
+        line.record.artifacts = crate::cli::artifact::for_run(ctx, &repo, &given, keep_local)
+            .map_err(|e| e.detail(format!("in {shown}:{}", line.number)))?;
     }
     // Two lines naming the same run would overwrite each other.
     let mut named = BTreeSet::new();
@@ -263,7 +277,7 @@ fn read_run(
             let serde_json::Value::String(arg) = item else {
                 return Err(format!("artifact {item} must be a path or a URI string"));
             };
-            artifacts.push(runs::artifact(arg).map_err(|e| e.to_string())?);
+            artifacts.push(arg.clone());
         }
     }
     let mut record = base.clone();
@@ -276,10 +290,10 @@ fn read_run(
     record.history = history;
     record.tags = tags;
     record.note = text("note")?;
-    record.artifacts = artifacts;
     Ok(Line {
         number,
         name,
         record,
+        artifacts,
     })
 }

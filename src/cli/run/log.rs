@@ -43,11 +43,8 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     for (key, value) in &args.metrics {
         metrics.insert(key.clone(), runs::metric_value(key, value)?);
     }
-    let artifacts = args
-        .artifacts
-        .iter()
-        .map(|a| runs::artifact(a))
-        .collect::<Result<Vec<_>, _>>()?;
+    // Uploaded before anything is committed: a failed upload records nothing.
+    let artifacts = crate::cli::artifact::for_run(ctx, &repo, &args.artifacts, args.keep_local)?;
 
     let head = repo.head_commit()?;
     let exists = |name: &str| {

@@ -62,9 +62,12 @@ pub struct LogArgs {
     /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become histories.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
-    /// A local file (hashed with sha256) or a URI (kept as given); repeatable.
+    /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
     #[arg(long = "artifact", value_name = "PATH_OR_URI")]
     pub artifacts: Vec<String>,
+    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
+    #[arg(long)]
+    pub keep_local: bool,
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
     pub tags: Vec<(String, String)>,
@@ -141,9 +144,12 @@ pub struct UpdateData {
     /// Metrics from a JSON or YAML file; lists become history points (appended).
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
-    /// A local file (hashed with sha256) or a URI (kept as given); repeatable.
+    /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
     #[arg(long = "artifact", value_name = "PATH_OR_URI")]
     pub artifacts: Vec<String>,
+    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
+    #[arg(long)]
+    pub keep_local: bool,
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
     pub tags: Vec<(String, String)>,
@@ -191,12 +197,14 @@ impl UpdateData {
         Ok((metrics, history))
     }
 
-    fn artifacts(&self) -> CliResult<Vec<crate::registry::RunArtifact>> {
-        Ok(self
-            .artifacts
-            .iter()
-            .map(|a| runs::artifact(a))
-            .collect::<Result<Vec<_>, _>>()?)
+    /// Local artifacts uploaded to the store (or, with --keep-local, hashed
+    /// where they are); URIs as given. Before the commit is built.
+    fn artifacts(
+        &self,
+        ctx: &Ctx,
+        repo: &crate::git::Repo,
+    ) -> CliResult<Vec<crate::registry::RunArtifact>> {
+        crate::cli::artifact::for_run(ctx, repo, &self.artifacts, self.keep_local)
     }
 }
 
@@ -250,7 +258,7 @@ fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
 pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
     match command {
         RunCommand::Log(mut args) => match args.batch.take() {
-            Some(file) => batch::log_batch(ctx, &file, &args.commit),
+            Some(file) => batch::log_batch(ctx, &file, args.keep_local, &args.commit),
             None => log::log(ctx, args),
         },
         RunCommand::List(args) => list::list(ctx, args),

@@ -103,13 +103,23 @@ pub(super) fn show(ctx: &Ctx, args: ShowArgs) -> CliResult {
         run.artifacts
             .iter()
             .map(|a| {
-                let place = a.uri.clone().or_else(|| a.path.clone()).unwrap_or_default();
-                let detail = match (&a.digest, a.size) {
+                let name = a.path.clone().or_else(|| a.uri.clone()).unwrap_or_default();
+                let mut detail = match (&a.digest, a.size) {
                     (Some(d), Some(s)) => format!("{} ({s} bytes)", &d[..d.len().min(19)]),
                     (Some(d), None) => d.clone(),
                     _ => "not verified".into(),
                 };
-                (place, detail)
+                if a.kind == Some(crate::registry::ArtifactKind::Folder) {
+                    detail.push_str(", folder");
+                }
+                match (&a.path, &a.uri) {
+                    (Some(_), Some(uri)) => detail = format!("{uri}  {detail}"),
+                    // A path without a URI: kept with --keep-local (or
+                    // recorded before artifacts were stored).
+                    (Some(_), None) => detail.push_str("  [local, not in a store]"),
+                    _ => {}
+                }
+                (name, detail)
             })
             .collect(),
     )?;

@@ -36,7 +36,7 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     let data = args.data.metrics(now)?;
     record.metrics = data.0;
     record.history = data.1;
-    record.artifacts = args.data.artifacts()?;
+    record.artifacts = args.data.artifacts(ctx, &repo)?;
     let applied = super::log::apply_run_event(ctx, &repo, &actor, args.commit.push, &mut |base| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let taken = |name: &str| {
@@ -96,7 +96,7 @@ fn change(
     // before anything is built.
     let params = data.params()?;
     let (metrics, history) = data.metrics(now)?;
-    let artifacts = data.artifacts()?;
+    let artifacts = data.artifacts(ctx, &repo)?;
     let tags: BTreeMap<String, String> = data.tags.iter().cloned().collect();
     let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |base| {
         let snapshot = Snapshot::of_commit(&repo, base)?;

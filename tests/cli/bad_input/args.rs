@@ -351,7 +351,7 @@ fn run_log_refuses_a_missing_metrics_file() {
     assert!(out.stderr.contains(file), "{}", out.stderr);
 }
 
-/// An artifact path that does not exist, or is a folder, is refused.
+/// An artifact path that does not exist, or an empty folder, is refused.
 #[test]
 fn run_log_refuses_missing_and_folder_artifacts() {
     let env = TestEnv::with_registry();
@@ -371,7 +371,7 @@ fn run_log_refuses_missing_and_folder_artifacts() {
     let out = refused(&env, 2, &["run", "log", "e", "--artifact", folder]);
     assert!(
         out.stderr
-            .contains(&format!("artifact {folder} is a folder")),
+            .contains(&format!("folder artifact {folder} has no files")),
         "{}",
         out.stderr
     );
