@@ -123,6 +123,67 @@ fn run_log_records_a_dirty_tree() {
     );
     // The user's edit is untouched.
     assert_eq!(env.read("train.py"), "v2\n");
+    // A deletion staged outside the registry is a change too; an edit
+    // inside the registry is not.
+    env.git(&["checkout", "--", "train.py"]);
+    env.write("notes.md", "n\n");
+    env.commit_all("notes");
+    env.git(&["rm", "-q", "notes.md"]);
+    env.run_ok(&["run", "log", "e", "--name", "deleted", "--metric", "m=1"]);
+    assert_eq!(
+        env.json(&["run", "show", "e/deleted"])["source"]["dirty"],
+        true
+    );
+    env.git(&["reset", "-q", "--hard"]);
+    env.write("models/.gitkeep", "edited\n");
+    env.run_ok(&[
+        "run",
+        "log",
+        "e",
+        "--name",
+        "registry-edit",
+        "--metric",
+        "m=1",
+    ]);
+    assert_eq!(
+        env.json(&["run", "show", "e/registry-edit"])["source"].get("dirty"),
+        None
+    );
+}
+
+/// In a registry below the repository's root, the code beside it counts.
+#[test]
+fn run_log_in_a_subfolder_registry_sees_the_code_beside_it() {
+    let env = TestEnv::new();
+    env.write("ml/train.py", "v1\n");
+    env.write("README.md", "r\n");
+    env.commit_all("code");
+    let registry = env.repo.join("ml/registry");
+    std::fs::create_dir_all(&registry).unwrap();
+    let out = env.regent_in(&registry).arg("init").output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let log = |name: &str| {
+        let out = env
+            .regent_in(&registry)
+            .args(["run", "log", "e", "--name", name, "--metric", "m=1"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let dirty = |name: &str| {
+        let out = env
+            .regent_in(&registry)
+            .args(["run", "show", &format!("e/{name}"), "--json"])
+            .output()
+            .unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        value["source"].get("dirty").cloned()
+    };
+    log("clean");
+    assert_eq!(dirty("clean"), None);
+    env.write("ml/train.py", "v2\n");
+    log("beside");
+    assert_eq!(dirty("beside"), Some(serde_json::Value::Bool(true)));
 }
 
 /// Params and metrics files (JSON and YAML) are flattened with `/`; flags override them.
