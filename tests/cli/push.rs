@@ -355,7 +355,21 @@ fn every_mutating_command_pushes_from_a_clone_that_is_behind() {
         ("deprecate", &["deprecate", "m", "3", "--reason", "leaks"]),
         ("archive", &["archive", "m", "3"]),
         ("approve", &["approve", "m", "2", "--stage", "production"]),
+        ("run", &["run", "start", "exp", "--name", "live"]),
+        (
+            "edit",
+            &[
+                "run", "update", "exp/live", "--metric", "loss=0.5", "--step", "1",
+            ],
+        ),
+        (
+            "edit",
+            &["run", "end", "exp/live", "--metric", "accuracy=0.8"],
+        ),
+        ("run", &["run", "log", "--batch", "BATCH"]),
     ];
+    let batch = env.root.join("batch.jsonl");
+    std::fs::write(&batch, "{\"experiment\": \"exp\", \"name\": \"swept\"}\n").unwrap();
     for (i, (event, args)) in steps.iter().enumerate() {
         // Another writer moves the remote: b is now behind.
         if *event == "register" {
@@ -373,7 +387,17 @@ fn every_mutating_command_pushes_from_a_clone_that_is_behind() {
         } else {
             env.regent_in(&b)
         };
-        let out = command.args(*args).arg("--push").output().unwrap();
+        let args: Vec<&str> = args
+            .iter()
+            .map(|a| {
+                if *a == "BATCH" {
+                    batch.to_str().unwrap()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let out = command.args(&args).arg("--push").output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{args:?} --push: {stderr}");
         if *event == "register" {
