@@ -80,7 +80,11 @@ impl Downsampler {
         if self.low.as_ref().is_none_or(|(_, p)| point.value < p.value) {
             self.low = Some((index, point.clone()));
         }
-        if self.high.as_ref().is_none_or(|(_, p)| point.value > p.value) {
+        if self
+            .high
+            .as_ref()
+            .is_none_or(|(_, p)| point.value > p.value)
+        {
             self.high = Some((index, point));
         }
     }
@@ -201,7 +205,10 @@ pub fn read_series(
         let number = index as u64 + 1;
         if index == 0 {
             if line != CSV_HEADER {
-                return Err(bad(number, "not a series file (no step,value,timestamp header)"));
+                return Err(bad(
+                    number,
+                    "not a series file (no step,value,timestamp header)",
+                ));
             }
             continue;
         }
@@ -213,10 +220,12 @@ pub fn read_series(
         };
         let timestamp = match timestamp {
             "" => None,
-            t => Some(match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-                Some(quoted) => quoted.replace("\"\"", "\""),
-                None => t.to_owned(),
-            }),
+            t => Some(
+                match t.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    Some(quoted) => quoted.replace("\"\"", "\""),
+                    None => t.to_owned(),
+                },
+            ),
         };
         each(MetricPoint {
             step,
@@ -236,4 +245,107 @@ pub fn downsample_file(series: &SeriesFile) -> std::io::Result<Vec<MetricPoint>>
         Ok(())
     })?;
     Ok(sampler.finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn points(values: &[f64]) -> Vec<MetricPoint> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| MetricPoint {
+                step: i as u64,
+                value: *v,
+                timestamp: None,
+            })
+            .collect()
+    }
+
+    /// At most MAX_POINTS, in order, a subset, with first, last, min and max.
+    fn check(all: &[MetricPoint]) {
+        let kept = downsample(all);
+        assert!(kept.len() <= MAX_POINTS);
+        assert!(kept.windows(2).all(|w| w[0].step < w[1].step));
+        assert!(kept.iter().all(|p| all.contains(p)));
+        if all.len() <= MAX_POINTS {
+            assert_eq!(kept, all);
+            return;
+        }
+        let min = all.iter().min_by(|a, b| a.value.total_cmp(&b.value));
+        let max = all.iter().max_by(|a, b| a.value.total_cmp(&b.value));
+        for wanted in [all.first(), all.last(), min, max].into_iter().flatten() {
+            assert!(
+                kept.iter().any(|p| p.value == wanted.value),
+                "{wanted:?} lost"
+            );
+        }
+        assert_eq!(kept.first(), all.first());
+        assert_eq!(kept.last(), all.last());
+    }
+
+    #[test]
+    fn keeps_first_last_min_and_max_within_the_bound() {
+        let mut values: Vec<f64> = (0..100_000).map(|i| (i as f64 / 50.0).sin()).collect();
+        values[777] = -5.0;
+        values[98_765] = 7.0;
+        let all = points(&values);
+        check(&all);
+        let kept = downsample(&all);
+        assert_eq!(kept.len(), MAX_POINTS);
+        assert!(kept.iter().any(|p| p.step == 777 && p.value == -5.0));
+        assert!(kept.iter().any(|p| p.step == 98_765 && p.value == 7.0));
+    }
+
+    #[test]
+    fn a_short_series_is_kept_whole() {
+        let all = points(&[3.0; MAX_POINTS]);
+        assert_eq!(downsample(&all), all);
+        check(&points(&[1.0; MAX_POINTS + 1]));
+    }
+
+    #[test]
+    fn a_series_file_reads_back_exactly() {
+        let mut writer = SeriesWriter::new().unwrap();
+        let all = vec![
+            MetricPoint {
+                step: 0,
+                value: 0.1 + 0.2,
+                timestamp: Some("2026-01-01T00:00:00Z".into()),
+            },
+            MetricPoint {
+                step: 7,
+                value: -1e-300,
+                timestamp: Some("odd, \"quoted\"".into()),
+            },
+            MetricPoint {
+                step: u64::MAX,
+                value: f64::MAX,
+                timestamp: None,
+            },
+        ];
+        for p in &all {
+            writer.push(p).unwrap();
+        }
+        let file = writer.finish().unwrap();
+        let mut read = Vec::new();
+        read_series(file.file.path(), &mut |p| {
+            read.push(p);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(read, all);
+        assert_eq!(downsample_file(&file).unwrap(), all);
+    }
+
+    proptest! {
+        #[test]
+        fn downsampling_keeps_the_shape(
+            values in proptest::collection::vec(-1e6f64..1e6, 0..5000)
+        ) {
+            check(&points(&values));
+        }
+    }
 }

@@ -368,8 +368,7 @@ fn metric_point(
     Ok(match item {
         serde_json::Value::Number(_) => MetricPoint {
             step: index,
-            value: finite(item)
-                .ok_or_else(|| bad_metric(key, "has a value that is not finite"))?,
+            value: finite(item).ok_or_else(|| bad_metric(key, "has a value that is not finite"))?,
             timestamp: None,
         },
         serde_json::Value::Object(map) => MetricPoint {

@@ -288,10 +288,7 @@ impl Spill {
 
     /// The series file and its downsampled points (the second pass).
     fn finish(self) -> Result<(SeriesFile, Vec<MetricPoint>), RunInputError> {
-        let file = self
-            .writer
-            .finish()
-            .map_err(|e| temp_error(&self.key, e))?;
+        let file = self.writer.finish().map_err(|e| temp_error(&self.key, e))?;
         let points = series::downsample_file(&file).map_err(|e| temp_error(&self.key, e))?;
         Ok((file, points))
     }
