@@ -1,8 +1,9 @@
 //! Reading a JSON metrics file as a stream, so that a metric logged at
 //! every one of 1,000,000 steps is read in bounded memory.
 //!
-//! The file is never held whole: serde_json reads it from a buffered reader
-//! through a [`serde::de::DeserializeSeed`] that builds the same JSON value
+//! A file past 16 MiB is never held whole (a smaller one is, so serde_json
+//! places errors exactly as in other files): serde_json reads it through a
+//! [`serde::de::DeserializeSeed`] that builds the same JSON value
 //! [`super::read_data_file`] would (no key twice), except for long lists. A
 //! list longer than [`series::MAX_POINTS`] is written, point by point, to a
 //! gzip CSV file as it arrives (the full series, for the artifact store),
@@ -43,24 +44,31 @@ pub fn read_metrics_file(path: &Path) -> Result<(Metrics, Spills), RunInputError
         path: shown.clone(),
         source,
     };
-    let mut reader = std::io::BufReader::new(fs_err::File::open(path).map_err(io)?);
-    // A byte-order mark, as `registry::decode` allows.
-    if reader.fill_buf().map_err(io)?.starts_with(b"\xef\xbb\xbf") {
-        reader.consume(3);
-    }
     let mut state = State {
         nodes: 0,
         spills: Spills::new(),
         failure: None,
     };
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let value = Node {
-        state: &mut state,
-        key: String::new(),
-        in_item: false,
-    }
-    .deserialize(&mut de)
-    .and_then(|value| de.end().map(|()| value));
+    // A file the size of any registry file is read whole (serde_json then
+    // places errors exactly as for other files); a larger one as a stream.
+    let size = fs_err::metadata(path).map_err(io)?.len();
+    let value = if size <= registry::MAX_FILE_BYTES {
+        let bytes = fs_err::read(path).map_err(io)?;
+        // Checks UTF-8 (saying where it is not) and strips a byte-order mark.
+        let text = registry::decode(&bytes)
+            .map_err(|e| RunInputError::File(crate::load::yaml_diagnostic(&shown, "", e)))?;
+        read_value(&mut serde_json::Deserializer::from_str(text), &mut state)
+    } else {
+        let mut reader = std::io::BufReader::new(fs_err::File::open(path).map_err(io)?);
+        // A byte-order mark, as `registry::decode` allows.
+        if reader.fill_buf().map_err(io)?.starts_with(b"\xef\xbb\xbf") {
+            reader.consume(3);
+        }
+        read_value(
+            &mut serde_json::Deserializer::from_reader(reader),
+            &mut state,
+        )
+    };
     let value = match (value, state.failure.take()) {
         (_, Some(failure)) => return Err(in_file(failure, &shown)),
         (Ok(value), None) => value,
@@ -68,6 +76,21 @@ pub fn read_metrics_file(path: &Path) -> Result<(Metrics, Spills), RunInputError
     };
     let metrics = super::metrics_from(&value, &shown)?;
     Ok((metrics, state.spills))
+}
+
+/// The whole document through [`Node`], and nothing after it.
+fn read_value<'de, R: serde_json::de::Read<'de>>(
+    de: &mut serde_json::Deserializer<R>,
+    state: &mut State,
+) -> serde_json::Result<Value> {
+    let value = Node {
+        state,
+        key: String::new(),
+        in_item: false,
+    }
+    .deserialize(&mut *de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// What the seed shares while it reads.
