@@ -11,6 +11,7 @@
 //! - [`artifacts`]: the artifact store: content-addressed uploads, folder manifests, verified
 //!   downloads (through `object_store`; its own small runtime per operation).
 //! - [`runs`]: building experiment-run records (params, metrics, artifacts, source).
+//! - [`series`]: long metric histories: the bound, downsampling, the gzip CSV of a full series.
 //! - [`workspace`]: applying a change as exactly one commit on a branch.
 //! - [`registry`]: the file types, their paths and their YAML (the only serde_yaml user).
 //! - [`schema`]: the embedded JSON Schemas, compiled once per process.
@@ -43,6 +44,7 @@ pub mod registry;
 pub mod render;
 pub mod runs;
 pub mod schema;
+pub mod series;
 pub mod snapshot;
 pub mod time;
 pub mod validate;

@@ -187,7 +187,7 @@ mod tests {
             RunFile {
                 name, experiment, status: RunStatus::Finished,
                 start_time: "2026-01-02T03:04:05Z".into(), end_time: None, user: "tester".into(),
-                source: None, params, metrics, history: Default::default(), artifacts: Vec::new(),
+                source: None, params, metrics, history: Default::default(), series: Default::default(), artifacts: Vec::new(),
                 environment: None, tags, note, extensions: Default::default(),
             }
         }

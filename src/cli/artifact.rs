@@ -404,3 +404,26 @@ pub(crate) fn for_run(
         .map(Recorded::run_artifact)
         .collect())
 }
+
+/// Stores one file by content (a metric's full series), when a store is
+/// configured; None when none is.
+pub(crate) fn store_file(
+    ctx: &Ctx,
+    repo: &Repo,
+    path: &std::path::Path,
+) -> CliResult<Option<crate::artifacts::Stored>> {
+    let Some(root) = store_root(ctx, repo)? else {
+        return Ok(None);
+    };
+    let store = crate::artifacts::Store::open(&root)?;
+    store.create_local_root()?;
+    let (digest, size) = crate::artifacts::digest::file(path)?;
+    let uploaded = store::block_on(crate::artifacts::upload::file(&store, path, &digest, size))??;
+    Ok(Some(crate::artifacts::Stored {
+        uri: store.uri(&store.content_key(&digest)),
+        digest,
+        size,
+        folder: false,
+        uploaded,
+    }))
+}

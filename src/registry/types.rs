@@ -258,6 +258,11 @@ pub struct RunFile {
     pub metrics: BTreeMap<String, f64>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub history: BTreeMap<String, Vec<MetricPoint>>,
+    /// Metrics whose history was longer than the run file keeps
+    /// (`crate::series::MAX_POINTS`): their `history` is downsampled, and
+    /// here is how many points they have and where the full series is.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub series: BTreeMap<String, MetricSeries>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub artifacts: Vec<RunArtifact>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +332,31 @@ pub struct MetricPoint {
     pub value: f64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timestamp: Option<String>,
+}
+
+/// A metric's full series, when the run file keeps only a downsampled history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MetricSeries {
+    /// How many points the metric has in all.
+    pub points: u64,
+    /// The full series in the artifact store, in parts that concatenate to it
+    /// (`run update` appends one per update). Empty when no store was
+    /// configured: the points were counted, not kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<SeriesPart>,
+    #[serde(flatten)]
+    pub extensions: Extensions,
+}
+
+/// One stored gzip CSV file (`step,value,timestamp`) of a metric's series.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPart {
+    pub uri: String,
+    pub digest: String,
+    pub size: u64,
+    pub points: u64,
+    #[serde(flatten)]
+    pub extensions: Extensions,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ mod pyyaml;
 mod quickstart;
 mod runs;
 mod s3;
+mod series;
 mod show;
 mod torture;
 mod track;

@@ -64,6 +64,11 @@ pub(super) fn log_batch(
         let given = std::mem::take(&mut line.artifacts);
         line.record.artifacts = crate::cli::artifact::for_run(ctx, &repo, &given, keep_local)
             .map_err(|e| e.detail(format!("in {shown}:{}", line.number)))?;
+        // A line's histories are in memory (a line is bounded like any
+        // JSON file); the run file keeps them bounded all the same.
+        let history = std::mem::take(&mut line.record.history);
+        super::bound::add_history(ctx, &repo, &mut line.record, &history, &Default::default())
+            .map_err(|e| e.detail(format!("in {shown}:{}", line.number)))?;
     }
     // Two lines naming the same run would overwrite each other.
     let mut named = BTreeSet::new();

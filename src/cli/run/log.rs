@@ -33,11 +33,8 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         params = runs::params_from(&value, &file.display().to_string())?;
     }
     params.extend(args.params.iter().cloned());
-    let (mut metrics, history) = match &args.metrics_file {
-        Some(file) => {
-            let value = runs::read_data_file(file)?;
-            runs::metrics_from(&value, &file.display().to_string())?
-        }
+    let ((mut metrics, history), spills) = match &args.metrics_file {
+        Some(file) => runs::read_metrics_file(file)?,
         None => Default::default(),
     };
     for (key, value) in &args.metrics {
@@ -83,7 +80,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         (None, RunStatus::Running) => None,
         (None, _) => Some(now.max(start)),
     };
-    let record = RunFile {
+    let mut record = RunFile {
         name: name.clone(),
         experiment: experiment.clone(),
         status: args.status,
@@ -93,13 +90,16 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         source: new.source,
         params,
         metrics,
-        history,
+        history: Default::default(),
+        series: Default::default(),
         artifacts,
         environment: new.environment,
         tags: args.tags.iter().cloned().collect(),
         note: args.note.clone(),
         extensions: Default::default(),
     };
+    // Long series are stored before anything is committed, like artifacts.
+    super::bound::add_history(ctx, &repo, &mut record, &history, &spills)?;
     let path = Layout::run(&experiment, &name);
     let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
     // What regent writes must pass what regent checks.
@@ -308,6 +308,7 @@ pub(super) fn new_record(
         params: Default::default(),
         metrics: Default::default(),
         history: Default::default(),
+        series: Default::default(),
         artifacts: Vec::new(),
         environment,
         tags: Default::default(),

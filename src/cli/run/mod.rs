@@ -3,6 +3,7 @@
 //! one or compares several.
 
 mod batch;
+mod bound;
 mod list;
 mod log;
 mod show;
@@ -172,12 +173,10 @@ impl UpdateData {
 
     /// Latest values and history points from --metrics-file, then --metric
     /// (points at --step, stamped `now`).
-    fn metrics(&self, now: jiff::Timestamp) -> CliResult<runs::Metrics> {
-        let (mut metrics, mut history) = match &self.metrics_file {
-            Some(file) => {
-                let value = runs::read_data_file(file)?;
-                runs::metrics_from(&value, &file.display().to_string())?
-            }
+    /// Histories too long to keep come with their full series (`runs::Spills`).
+    fn metrics(&self, now: jiff::Timestamp) -> CliResult<(runs::Metrics, runs::Spills)> {
+        let ((mut metrics, mut history), spills) = match &self.metrics_file {
+            Some(file) => runs::read_metrics_file(file)?,
             None => Default::default(),
         };
         for (key, text) in &self.metrics {
@@ -194,7 +193,7 @@ impl UpdateData {
                     });
             }
         }
-        Ok((metrics, history))
+        Ok(((metrics, history), spills))
     }
 
     /// Local artifacts uploaded to the store (or, with --keep-local, hashed

@@ -83,12 +83,19 @@ pub(super) fn show(ctx: &Ctx, args: ShowArgs) -> CliResult {
                 let steps = run
                     .history
                     .get(k)
-                    .map(|h| format!("  ({} steps)", h.len()))
+                    .map(|h| {
+                        let total = run.series.get(k).map_or(h.len() as u64, |s| s.points);
+                        format!("  ({total} steps)")
+                    })
                     .unwrap_or_default();
                 (k.clone(), format!("{}{steps}", number(*v)))
             })
             .collect(),
     )?;
+    if !run.history.is_empty() {
+        writeln!(out)?;
+        curves(&mut out, &run, style)?;
+    }
     section(
         &mut out,
         "tags",
@@ -136,6 +143,38 @@ pub(super) fn show(ctx: &Ctx, args: ShowArgs) -> CliResult {
     }
     out.flush()?;
     Ok(())
+}
+
+/// Each metric history in one row: how many points (and, for a long one,
+/// how many the file keeps), then its first, last, lowest and highest
+/// values with their steps. The downsampled history keeps all four.
+fn curves(out: &mut dyn Write, run: &RunFile, style: &crate::output::Style) -> std::io::Result<()> {
+    let mut table =
+        Table::new(["CURVE", "POINTS", "FIRST", "LAST", "MIN", "MAX"].map(String::from));
+    let at = |p: &crate::registry::MetricPoint| format!("{} @{}", number(p.value), p.step);
+    for (key, points) in &run.history {
+        let (Some(first), Some(last)) = (points.first(), points.last()) else {
+            continue;
+        };
+        let mut low = first;
+        let mut high = first;
+        for p in points {
+            if p.value < low.value {
+                low = p;
+            }
+            if p.value > high.value {
+                high = p;
+            }
+        }
+        let count = match run.series.get(key) {
+            Some(s) if s.points > points.len() as u64 => {
+                format!("{} (downsampled to {})", s.points, points.len())
+            }
+            _ => points.len().to_string(),
+        };
+        table.row([key.clone(), count, at(first), at(last), at(low), at(high)]);
+    }
+    table.write(out, style)
 }
 
 pub(super) fn compare(ctx: &Ctx, args: CompareArgs) -> CliResult {

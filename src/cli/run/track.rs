@@ -12,7 +12,7 @@ use crate::cli::{CliError, CliResult, Ctx};
 use crate::git::Repo;
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
-use crate::registry::{Layout, MetricPoint, RunFile, RunStatus, to_yaml};
+use crate::registry::{Layout, RunFile, RunStatus, to_yaml};
 use crate::runs;
 use crate::snapshot::Snapshot;
 use crate::workspace::{Change, CommitMessage, Prepared};
@@ -33,10 +33,10 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     record.params = args.data.params()?;
     record.tags = args.data.tags.iter().cloned().collect();
     record.note = args.data.note.clone();
-    let data = args.data.metrics(now)?;
-    record.metrics = data.0;
-    record.history = data.1;
+    let ((metrics, history), spills) = args.data.metrics(now)?;
+    record.metrics = metrics;
     record.artifacts = args.data.artifacts(ctx, &repo)?;
+    super::bound::add_history(ctx, &repo, &mut record, &history, &spills)?;
     let applied = super::log::apply_run_event(ctx, &repo, &actor, args.commit.push, &mut |base| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let taken = |name: &str| {
@@ -95,7 +95,7 @@ fn change(
     // Everything read from files and flags first: a bad input is refused
     // before anything is built.
     let params = data.params()?;
-    let (metrics, history) = data.metrics(now)?;
+    let ((metrics, history), spills) = data.metrics(now)?;
     let artifacts = data.artifacts(ctx, &repo)?;
     let tags: BTreeMap<String, String> = data.tags.iter().cloned().collect();
     let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |base| {
@@ -120,11 +120,14 @@ fn change(
             &mut record,
             &params,
             &metrics,
-            &history,
             &artifacts,
             &tags,
             data.note.as_deref(),
         )?;
+        // Under the lock, on the run as the branch has it: a series part
+        // depends on the points already there. Stored by content, so a
+        // retry on a moved head stores nothing twice.
+        super::bound::add_history(ctx, &repo, &mut record, &history, &spills)?;
         if let Some(status) = status {
             record.status = status;
             let start = crate::time::parse(&record.start_time).unwrap_or(now);
@@ -140,13 +143,12 @@ fn change(
 
 /// Adds what an update brings to a running run. Params are set once (the
 /// same value again is fine: a resumed script logs them again); metrics take
-/// their latest value; history points and artifacts are appended; tags are
-/// set; a note replaces the note.
+/// their latest value; artifacts are appended; tags are set; a note
+/// replaces the note. History points are `bound::add_history`'s.
 fn merge(
     record: &mut RunFile,
     params: &BTreeMap<String, String>,
     metrics: &BTreeMap<String, f64>,
-    history: &BTreeMap<String, Vec<MetricPoint>>,
     artifacts: &[crate::registry::RunArtifact],
     tags: &BTreeMap<String, String>,
     note: Option<&str>,
@@ -168,13 +170,6 @@ fn merge(
     record
         .metrics
         .extend(metrics.iter().map(|(k, v)| (k.clone(), *v)));
-    for (key, points) in history {
-        record
-            .history
-            .entry(key.clone())
-            .or_default()
-            .extend(points.iter().cloned());
-    }
     for artifact in artifacts {
         if let Some(name) = &artifact.path
             && record

@@ -11,6 +11,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
 
+mod stream;
+
+pub use stream::{Spills, read_metrics_file};
+
 /// A problem with the input of `run log`.
 #[derive(Debug, thiserror::Error)]
 pub enum RunInputError {
@@ -80,29 +84,16 @@ pub fn read_data_file(path: &Path) -> Result<serde_json::Value, RunInputError> {
         let mut reader = serde_json::Deserializer::from_str(text);
         return serde::de::DeserializeSeed::deserialize(UniqueKeys, &mut reader)
             .and_then(|value| reader.end().map(|()| value))
-            .map_err(|e| {
-                // The duplicate's own message, like YAML's; serde_json's
-                // says where it is, which the diagnostic already does.
-                let text = e.to_string();
-                let message = match text.strip_suffix(&format!(
-                    " at line {} column {}",
-                    e.line(),
-                    e.column()
-                )) {
-                    Some(m) if m.starts_with(DUPLICATE_KEY) => m.to_owned(),
-                    _ => format!("invalid JSON: {text}"),
-                };
-                RunInputError::File(Diagnostic::new(
-                    shown.clone(),
-                    e.line(),
-                    e.column(),
-                    message,
-                ))
-            });
+            .map_err(|e| json_error(&shown, &e));
     }
     let text = registry::text_of(&bytes).map_err(refused)?;
     registry::parse_value(text)
         .map_err(|e| RunInputError::File(load::yaml_diagnostic(&shown, text, e)))
+}
+
+/// A JSON file's syntax error (or duplicate key) at its line and column.
+fn json_error(shown: &str, e: &serde_json::Error) -> RunInputError {
+    RunInputError::File(stream::diagnostic(shown, e))
 }
 
 /// One line of JSON (a batch line) as a value, with the checks a JSON file
@@ -330,55 +321,72 @@ pub fn metrics_from(value: &serde_json::Value, file: &str) -> Result<Metrics, Ru
     let mut finals = BTreeMap::new();
     let mut history = BTreeMap::new();
     flatten(value, "", &mut |key, v| {
-        let bad = |what: &str| {
-            RunInputError::Invalid(format!(
-                "metric `{key}` {what}: a metric is a finite number, a list of numbers, or a list of {{step, value}}"
-            ))
-        };
-        let number = |v: &serde_json::Value| v.as_f64().filter(|f| f.is_finite());
         match v {
             serde_json::Value::Number(_) => {
-                finals.insert(key.clone(), number(v).ok_or_else(|| bad("is not finite"))?);
+                let value = finite(v).ok_or_else(|| bad_metric(&key, "is not finite"))?;
+                finals.insert(key.clone(), value);
             }
             serde_json::Value::Array(items) if !items.is_empty() => {
                 let mut points = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    let point = match item {
-                        serde_json::Value::Number(_) => MetricPoint {
-                            step: i as u64,
-                            value: number(item).ok_or_else(|| bad("has a value that is not finite"))?,
-                            timestamp: None,
-                        },
-                        serde_json::Value::Object(map) => MetricPoint {
-                            step: map
-                                .get("step")
-                                .and_then(serde_json::Value::as_u64)
-                                .ok_or_else(|| bad("has an entry without a whole `step`"))?,
-                            value: map
-                                .get("value")
-                                .and_then(number)
-                                .ok_or_else(|| bad("has an entry without a finite `value`"))?,
-                            timestamp: map
-                                .get("timestamp")
-                                .and_then(serde_json::Value::as_str)
-                                .map(str::to_owned),
-                        },
-                        _ => return Err(bad("has an entry that is not a number")),
-                    };
-                    points.push(point);
+                    points.push(metric_point(&key, i as u64, item)?);
                 }
                 points.sort_by_key(|p| p.step);
                 let last = points.last().map(|p| p.value).unwrap_or_default();
                 finals.insert(key.clone(), last);
                 history.insert(key, points);
             }
-            serde_json::Value::String(s) => return Err(bad(&format!("is the text {s:?}"))),
-            other => return Err(bad(&format!("is {other}"))),
+            serde_json::Value::String(s) => {
+                return Err(bad_metric(&key, &format!("is the text {s:?}")));
+            }
+            other => return Err(bad_metric(&key, &format!("is {other}"))),
         }
         Ok(())
     })
     .map_err(|e| in_file(e, file))?;
     Ok((finals, history))
+}
+
+fn finite(v: &serde_json::Value) -> Option<f64> {
+    v.as_f64().filter(|f| f.is_finite())
+}
+
+/// What is wrong with metric `key`, and what a metric may be.
+fn bad_metric(key: &str, what: &str) -> RunInputError {
+    RunInputError::Invalid(format!(
+        "metric `{key}` {what}: a metric is a finite number, a list of numbers, or a list of {{step, value}}"
+    ))
+}
+
+/// The entry at `index` of metric `key`'s list: a number (at step `index`)
+/// or `{step, value, timestamp?}`.
+fn metric_point(
+    key: &str,
+    index: u64,
+    item: &serde_json::Value,
+) -> Result<MetricPoint, RunInputError> {
+    Ok(match item {
+        serde_json::Value::Number(_) => MetricPoint {
+            step: index,
+            value: finite(item).ok_or_else(|| bad_metric(key, "has a value that is not finite"))?,
+            timestamp: None,
+        },
+        serde_json::Value::Object(map) => MetricPoint {
+            step: map
+                .get("step")
+                .and_then(serde_json::Value::as_u64)
+                .ok_or_else(|| bad_metric(key, "has an entry without a whole `step`"))?,
+            value: map
+                .get("value")
+                .and_then(finite)
+                .ok_or_else(|| bad_metric(key, "has an entry without a finite `value`"))?,
+            timestamp: map
+                .get("timestamp")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+        },
+        _ => return Err(bad_metric(key, "has an entry that is not a number")),
+    })
 }
 
 fn in_file(error: RunInputError, file: &str) -> RunInputError {
