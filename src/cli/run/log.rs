@@ -8,7 +8,6 @@ use crate::output::{Format, write_json};
 use crate::registry::{Layout, RunEnvironment, RunFile, RunSource, RunStatus, to_yaml};
 use crate::runs;
 use crate::workspace::{self, Change, CommitMessage};
-use std::collections::BTreeMap;
 use std::io::Write;
 
 pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
@@ -27,21 +26,11 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         .then(|| workspace::push_target(&repo))
         .transpose()?;
 
-    let mut params = BTreeMap::new();
-    if let Some(file) = &args.params_file {
-        let value = runs::read_data_file(file)?;
-        params = runs::params_from(&value, &file.display().to_string())?;
-    }
-    params.extend(args.params.iter().cloned());
-    let ((mut metrics, history), spills) = match &args.metrics_file {
-        Some(file) => runs::read_metrics_file(file)?,
-        None => Default::default(),
-    };
-    for (key, value) in &args.metrics {
-        metrics.insert(key.clone(), runs::metric_value(key, value)?);
-    }
+    let params = args.data.params()?;
+    let now = crate::time::now();
+    let ((metrics, history), spills) = args.data.metrics(now)?;
     // Uploaded before anything is committed: a failed upload records nothing.
-    let artifacts = crate::cli::artifact::for_run(ctx, &repo, &args.artifacts, args.keep_local)?;
+    let artifacts = args.data.artifacts(ctx, &repo)?;
 
     let head = repo.head_commit()?;
     let exists = |name: &str| {
@@ -54,7 +43,6 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
                 })
             })
     };
-    let now = crate::time::now();
     let name = match &args.name {
         Some(name) if exists(name) => {
             // Perhaps a retry of a run log killed after its commit: heal
@@ -94,8 +82,8 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         series: Default::default(),
         artifacts,
         environment: new.environment,
-        tags: args.tags.iter().cloned().collect(),
-        note: args.note.clone(),
+        tags: args.data.tags.iter().cloned().collect(),
+        note: args.data.note.clone(),
         extensions: Default::default(),
     };
     // Long series are stored before anything is committed, like artifacts.

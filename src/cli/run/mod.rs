@@ -45,36 +45,15 @@ pub struct LogArgs {
     /// "tags"?, "note"?, "status"?, "start"?, "end"?, "artifacts"?}.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "experiment", "name", "params", "metrics", "params_file", "metrics_file",
-        "artifacts", "tags", "note", "start", "end", "no_commit",
+        "artifacts", "tags", "note", "start", "end", "no_commit", "step",
     ])]
     pub batch: Option<PathBuf>,
     /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
     #[arg(long)]
     pub name: Option<String>,
-    /// A parameter (repeatable); overrides the same key from --params-file.
-    #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
-    pub params: Vec<(String, String)>,
-    /// A final metric value (repeatable); overrides the same key from --metrics-file.
-    #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
-    pub metrics: Vec<(String, String)>,
-    /// Params from a JSON or YAML file; nested maps become `a/b` keys.
-    #[arg(long, value_name = "FILE")]
-    pub params_file: Option<PathBuf>,
-    /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become histories.
-    #[arg(long, value_name = "FILE")]
-    pub metrics_file: Option<PathBuf>,
-    /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
-    #[arg(long = "artifact", value_name = "PATH_OR_URI")]
-    pub artifacts: Vec<String>,
-    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
-    #[arg(long)]
-    pub keep_local: bool,
-    /// A tag (repeatable).
-    #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
-    pub tags: Vec<(String, String)>,
-    /// A free-form note.
-    #[arg(long)]
-    pub note: Option<String>,
+    /// Params, metrics (with `--step`, history points), artifacts, tags, a note.
+    #[command(flatten)]
+    pub data: UpdateData,
     /// running, finished, failed or killed.
     #[arg(long, default_value = "finished", value_parser = parse_status)]
     pub status: RunStatus,
@@ -127,13 +106,13 @@ pub struct EndArgs {
     pub commit: CommitArgs,
 }
 
-/// What `run start`, `update` and `end` add to a run.
+/// What `run log`, `start`, `update` and `end` put in a run.
 #[derive(Debug, clap::Args)]
 pub struct UpdateData {
-    /// A parameter (repeatable). Params are set once: a different value later is refused.
+    /// A parameter (repeatable), over --params-file. Set once: `run update` refuses another value.
     #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
     pub params: Vec<(String, String)>,
-    /// A metric value (repeatable); its latest value. With --step, also a history point.
+    /// A metric value (repeatable), over --metrics-file; the latest counts. With --step, also a history point.
     #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
     pub metrics: Vec<(String, String)>,
     /// The step of the --metric values: each becomes a history point at this step.
@@ -142,7 +121,7 @@ pub struct UpdateData {
     /// Params from a JSON or YAML file; nested maps become `a/b` keys.
     #[arg(long, value_name = "FILE")]
     pub params_file: Option<PathBuf>,
-    /// Metrics from a JSON or YAML file; lists become history points (appended).
+    /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become history points.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
     /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
@@ -154,14 +133,14 @@ pub struct UpdateData {
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
     pub tags: Vec<(String, String)>,
-    /// A free-form note (replaces the run's note).
+    /// A free-form note (on `update`, replaces the run's note).
     #[arg(long)]
     pub note: Option<String>,
 }
 
 impl UpdateData {
     /// Params from --params-file, then --param.
-    fn params(&self) -> CliResult<BTreeMap<String, String>> {
+    pub(super) fn params(&self) -> CliResult<BTreeMap<String, String>> {
         let mut params = BTreeMap::new();
         if let Some(file) = &self.params_file {
             let value = runs::read_data_file(file)?;
@@ -174,7 +153,7 @@ impl UpdateData {
     /// Latest values and history points from --metrics-file, then --metric
     /// (points at --step, stamped `now`).
     /// Histories too long to keep come with their full series (`runs::Spills`).
-    fn metrics(&self, now: jiff::Timestamp) -> CliResult<(runs::Metrics, runs::Spills)> {
+    pub(super) fn metrics(&self, now: jiff::Timestamp) -> CliResult<(runs::Metrics, runs::Spills)> {
         let ((mut metrics, mut history), spills) = match &self.metrics_file {
             Some(file) => runs::read_metrics_file(file)?,
             None => Default::default(),
@@ -198,7 +177,7 @@ impl UpdateData {
 
     /// Local artifacts uploaded to the store (or, with --keep-local, hashed
     /// where they are); URIs as given. Before the commit is built.
-    fn artifacts(
+    pub(super) fn artifacts(
         &self,
         ctx: &Ctx,
         repo: &crate::git::Repo,
@@ -257,7 +236,7 @@ fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
 pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
     match command {
         RunCommand::Log(mut args) => match args.batch.take() {
-            Some(file) => batch::log_batch(ctx, &file, args.keep_local, &args.commit),
+            Some(file) => batch::log_batch(ctx, &file, args.data.keep_local, &args.commit),
             None => log::log(ctx, args),
         },
         RunCommand::List(args) => list::list(ctx, args),
