@@ -106,7 +106,8 @@ fn judge(
 }
 
 /// A run file edited or deleted: a run that a version was registered from
-/// is part of that version's record and never changes.
+/// is part of that version's record and never changes, and an ended run is
+/// never edited (a running one is, by `run update` and `run end`).
 fn judge_run(cx: &Change<'_, '_>, event: Event) -> Verdict {
     let id = format!(
         "{}/{}",
@@ -128,6 +129,23 @@ fn judge_run(cx: &Change<'_, '_>, event: Event) -> Verdict {
                 "run {id} is {verb}, but {} {} registered from it; the run is part of that record",
                 names.join(", "),
                 if names.len() == 1 { "was" } else { "were" }
+            )],
+        );
+    }
+    // An ended run is immutable, as `run update` and `run end` enforce: a
+    // hand edit in a pull request must not rewrite what a run measured.
+    if event.event == EventKind::Edit
+        && let (Some(before), Some(experiment), Some(run)) =
+            (cx.before, event.experiment.as_deref(), event.run.as_deref())
+        && let Ok(old) = before.run(experiment, run)
+        && old.value.status != crate::registry::RunStatus::Running
+    {
+        let status = old.value.status.as_str();
+        return Verdict::new(
+            event,
+            false,
+            vec![format!(
+                "run {id} had ended ({status}) before this change; an ended run is immutable: log a new run instead"
             )],
         );
     }

@@ -483,6 +483,38 @@ fn the_gate_enforces_the_lifecycle_and_the_runs() {
             .any(|e| e["event"] == "delete" && e["run"] == "r"),
         "{history}"
     );
+    // An ended run nobody registered from is immutable too; a running one
+    // is updated and ended through the gate.
+    env.git(&["reset", "-q", "--hard", &base]);
+    env.run_ok(&[
+        "run",
+        "log",
+        "e",
+        "--name",
+        "free",
+        "--metric",
+        "accuracy=0.5",
+    ]);
+    env.run_ok(&["run", "start", "e", "--name", "live"]);
+    let with_runs = env.head();
+    env.run_ok(&[
+        "run", "update", "e/live", "--metric", "loss=0.3", "--step", "1",
+    ]);
+    env.run_ok(&["run", "end", "e/live"]);
+    env.run_ok(&["check", "--base", &with_runs]);
+    env.git(&["reset", "-q", "--hard", &with_runs]);
+    let free = crate::common::run_file("e", "free");
+    let text = env.read(&free);
+    env.write(&free, text.replace("accuracy: 0.5", "accuracy: 0.9"));
+    env.commit_all("better numbers by hand");
+    let out = env.run_err(1, &["check", "--base", &with_runs]);
+    assert!(
+        out.stdout.contains(
+            "run e/free had ended (finished) before this change; an ended run is immutable"
+        ),
+        "{}",
+        out.stdout
+    );
     // An archived version never comes back.
     env.git(&["reset", "-q", "--hard", &base]);
     env.run_ok(&["alias", "rm", "m", "champion"]);
