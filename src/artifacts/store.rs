@@ -287,12 +287,17 @@ pub fn redact(text: &str) -> String {
 /// A hint for a store error, from what the server said.
 pub fn hint_for(message: &str) -> Option<String> {
     let has = |words: &[&str]| words.iter().any(|w| message.contains(w));
-    if has(&[
-        "403",
+    // The most specific first; status codes only as HTTP status text, since
+    // a message also holds digests, request ids and timings ("in 4.0403ms").
+    if has(&["NoSuchBucket", "ContainerNotFound"]) {
+        Some("the bucket (container) does not exist: create it, or fix the root".into())
+    } else if has(&[
+        "403 Forbidden",
+        "401 Unauthorized",
         "InvalidAccessKeyId",
         "SignatureDoesNotMatch",
         "AccessDenied",
-        "401",
+        "AuthenticationFailed",
     ]) {
         Some(
             "check the store's credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (and \
@@ -300,8 +305,6 @@ pub fn hint_for(message: &str) -> Option<String> {
              AZURE_STORAGE_ACCOUNT_NAME and AZURE_STORAGE_ACCOUNT_KEY for az://"
                 .into(),
         )
-    } else if has(&["NoSuchBucket", "ContainerNotFound"]) {
-        Some("the bucket (container) does not exist: create it, or fix the root".into())
     } else if has(&[
         "error sending request",
         "Connect",
@@ -321,6 +324,17 @@ pub fn hint_for(message: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hints_read_status_text_not_digits_in_timings_or_digests() {
+        let missing = "Error performing PUT http://127.0.0.1:1/b/x/sha256/9a/9a403 in 4.040364ms - \
+                       Server returned non-2xx status code: 404 Not Found: <Code>NoSuchBucket</Code>";
+        assert!(hint_for(missing).unwrap().contains("bucket"));
+        let denied = "Server returned non-2xx status code: 403 Forbidden: <Code>SignatureDoesNotMatch</Code>";
+        assert!(hint_for(denied).unwrap().contains("credentials"));
+        let other = "Server returned non-2xx status code: 500 Internal Server Error in 4.0401ms";
+        assert_eq!(hint_for(other), None);
+    }
 
     #[test]
     fn roots_normalise_to_uris() {
