@@ -47,6 +47,8 @@ pub(super) fn log_batch(
 ) -> CliResult {
     let repo = ctx.open_registry()?;
     let actor = ctx.actor(&repo)?;
+    // Before any upload: a branch with nowhere to push fails first.
+    let push = ctx.push_target(&repo, commit.push)?;
     let now = crate::time::now();
     let shown = if file == Path::new("-") {
         "<stdin>".to_owned()
@@ -82,7 +84,7 @@ pub(super) fn log_batch(
             )));
         }
     }
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |head| {
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |head| {
         let snapshot = Snapshot::of_commit(&repo, head)?;
         let exists = |experiment: &str, name: &str| {
             snapshot

@@ -131,7 +131,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
     Ok(())
 }
 
-/// Commits the run as one event through [`workspace::apply`], under the
+/// Commits the run as one event through [`apply_run_event`], under the
 /// checkout's lock; with `--push`, built on the remote's head and retried
 /// when another writer pushed first. The name is judged against the commit
 /// the run is built on: an explicit `--name` taken there (by a run logged
@@ -144,11 +144,8 @@ fn commit_run(
     push: Option<&workspace::PushTarget>,
     now: jiff::Timestamp,
 ) -> CliResult<(git2::Oid, RunFile)> {
-    let authorship = repo.authorship(&record.user)?;
     let registry_dir = repo.registry_dir()?;
-    let mut lock = workspace::lock(repo)?;
-    finish_interrupted(ctx, repo)?;
-    let result = workspace::apply(repo, push, &authorship, &mut lock, &mut |base| {
+    let applied = apply_run_event(ctx, repo, &record.user.clone(), push, &mut |base| {
         let tree = base
             .tree()
             .context(|| "reading the tree of the commit the run is built on".into())?;
@@ -196,40 +193,31 @@ fn commit_run(
             message,
         };
         Ok((prepared, record))
-    });
-    drop(lock);
-    let applied = result?;
-    for warning in &applied.warnings {
-        ctx.warn(warning);
-    }
-    if let Some(target) = push {
-        ctx.info(format!("Pushed to {}", target.remote));
-    }
+    })?;
     Ok((applied.commit, applied.value))
 }
 
 /// Applies one run event through [`workspace::apply`] under the checkout's
 /// lock, after finishing any event a crash interrupted; prints what the user
 /// should know (warnings, where it was pushed). For `run start | update |
-/// end` and `--batch`; `run log` does the same in [`commit_run`].
+/// end`, `--batch` and `run log` ([`commit_run`]).
 pub(super) fn apply_run_event<T>(
     ctx: &Ctx,
     repo: &Repo,
     actor: &str,
-    push: bool,
+    push: Option<&workspace::PushTarget>,
     prepare: &mut workspace::Prepare<'_, T, CliError>,
 ) -> CliResult<workspace::Applied<T>> {
-    let push = ctx.push_target(repo, push)?;
     let authorship = repo.authorship(actor)?;
     let mut lock = workspace::lock(repo)?;
     finish_interrupted(ctx, repo)?;
-    let result = workspace::apply(repo, push.as_ref(), &authorship, &mut lock, prepare);
+    let result = workspace::apply(repo, push, &authorship, &mut lock, prepare);
     drop(lock);
     let applied = result?;
     for warning in &applied.warnings {
         ctx.warn(warning);
     }
-    if let Some(target) = &push {
+    if let Some(target) = push {
         ctx.info(format!("Pushed to {}", target.remote));
     }
     Ok(applied)

@@ -26,6 +26,8 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     }
     let repo = ctx.open_registry()?;
     let actor = ctx.actor(&repo)?;
+    // Before any upload: a branch with nowhere to push fails first.
+    let push = ctx.push_target(&repo, args.commit.push)?;
     let now = crate::time::now();
     let mut record = super::log::new_record(ctx, &repo, &args.experiment, &actor, now)?;
     record.status = RunStatus::Running;
@@ -37,7 +39,7 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     record.metrics = metrics;
     record.artifacts = args.data.artifacts(ctx, &repo)?;
     super::bound::add_history(ctx, &repo, &mut record, &history, &spills)?;
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, args.commit.push, &mut |base| {
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |base| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let taken = |name: &str| {
             snapshot
@@ -91,6 +93,8 @@ fn change(
     let (experiment, name) = split_run_id(id)?;
     let repo = ctx.open_registry()?;
     let actor = ctx.actor(&repo)?;
+    // Before any upload: a branch with nowhere to push fails first.
+    let push = ctx.push_target(&repo, commit.push)?;
     let now = crate::time::now();
     // Everything read from files and flags first: a bad input is refused
     // before anything is built.
@@ -98,7 +102,7 @@ fn change(
     let ((metrics, history), spills) = data.metrics(now)?;
     let artifacts = data.artifacts(ctx, &repo)?;
     let tags: BTreeMap<String, String> = data.tags.iter().cloned().collect();
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, commit.push, &mut |base| {
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |base| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let path = Layout::run(&experiment, &name);
         let Some(snapshot) = snapshot.filter(|s| s.exists(&path)) else {
