@@ -145,7 +145,7 @@ fn commit_run(
     now: jiff::Timestamp,
 ) -> CliResult<(git2::Oid, RunFile)> {
     let registry_dir = repo.registry_dir()?;
-    let applied = apply_run_event(ctx, repo, &record.user.clone(), push, &mut |base| {
+    let applied = apply_run_event(ctx, repo, &record.user, push, &mut |base| {
         let tree = base
             .tree()
             .context(|| "reading the tree of the commit the run is built on".into())?;
