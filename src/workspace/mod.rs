@@ -197,8 +197,14 @@ fn sync_work_tree(repo: &Repo, changes: &[Change]) -> Result<(), GitError> {
     let mut index = repo.repo.index().context(|| "opening the index".into())?;
     // libgit2 keeps the index it read first; another writer (under the lock,
     // before this process took it) may have replaced the file since, and
-    // writing back a stale copy would drop that writer's entries.
-    index.read(true).context(|| "reading the index".into())?;
+    // writing back a stale copy would drop that writer's entries. An
+    // unforced read reloads exactly then: libgit2 compares the file's
+    // trailing checksum with that of its last good read, and skips parsing
+    // and hashing the whole file again (a megabyte at 10,000 runs)
+    // otherwise. That is safe only because nothing in regent lets libgit2
+    // keep a half-parsed index: every read is checked (git/status.rs
+    // refreshes it itself and forces a reload after a failed read).
+    index.read(false).context(|| "reading the index".into())?;
     // A model's file before its versions: a crash (or a reader) in between
     // then sees a model without its new version, which is valid, never a
     // version without its model.
