@@ -46,6 +46,7 @@ pub mod runs;
 pub mod schema;
 pub mod series;
 pub mod snapshot;
+pub mod suggest;
 pub mod time;
 pub mod validate;
 pub mod workspace;

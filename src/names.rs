@@ -106,7 +106,41 @@ fn first_problem(kind: NameKind, name: &str) -> Option<String> {
     if !strict && name.contains("..") {
         return Some("it contains `..`".into());
     }
+    if kind == NameKind::Stage && looks_like_version(name) {
+        return Some(format!(
+            "it reads as a version (models:/MODEL/{name} means version {})",
+            &name[1..]
+        ));
+    }
     None
+}
+
+/// A version number as users write it: `3`, or `v3` as regent prints it.
+/// Versions are numbered from 1.
+pub fn parse_version(text: &str) -> Result<u64, String> {
+    // Without the `v`, what Rust reads as an integer (`+1` and `01` are 1);
+    // after it, digits only.
+    let (digits, prefixed) = match text.strip_prefix(['v', 'V']) {
+        Some(digits) => (digits, true),
+        None => (text, false),
+    };
+    match digits.parse::<u64>() {
+        Ok(0) => Err(format!(
+            "{text:?} is not a version number: versions are numbered from 1"
+        )),
+        Ok(n) if !prefixed || digits.starts_with(|c: char| c.is_ascii_digit()) => Ok(n),
+        _ => Err(format!(
+            "{text:?} is not a version number (1, 2, 3 … or v1, v2, v3 …, at most {})",
+            u64::MAX
+        )),
+    }
+}
+
+/// Whether `name` reads as a version (`v3`): no stage may be called that,
+/// since `models:/MODEL/v3` means version 3.
+pub fn looks_like_version(name: &str) -> bool {
+    name.strip_prefix(['v', 'V'])
+        .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Shows a character so that spaces, control characters and look-alikes are visible.
@@ -161,6 +195,32 @@ mod tests {
         assert!(check(NameKind::Stage, "Production").is_err());
         assert!(check(NameKind::Alias, "1st").is_err());
         assert!(check(NameKind::Alias, &"a".repeat(33)).is_err());
+    }
+
+    #[test]
+    fn versions_are_read_with_or_without_a_v() {
+        assert_eq!(parse_version("3"), Ok(3));
+        assert_eq!(parse_version("v3"), Ok(3));
+        assert_eq!(parse_version("V12"), Ok(12));
+        assert_eq!(parse_version("+1"), Ok(1));
+        assert_eq!(parse_version("01"), Ok(1));
+        for bad in [
+            "",
+            "v",
+            "0",
+            "v0",
+            "-1",
+            "v+1",
+            "1.5",
+            "vv1",
+            "x3",
+            "99999999999999999999",
+        ] {
+            assert!(parse_version(bad).is_err(), "{bad:?}");
+        }
+        assert!(check(NameKind::Stage, "v2").is_err());
+        assert!(check(NameKind::Stage, "v2-canary").is_ok());
+        assert!(check(NameKind::Alias, "v2").is_ok());
     }
 
     proptest! {

@@ -135,7 +135,8 @@ pub fn run(ctx: &Ctx, args: CheckArgs) -> CliResult {
         Err(CliError::no(format!(
             "the change breaks the policy: {refused} event(s) refused, {} file problem(s)",
             report.errors.len()
-        )))
+        ))
+        .verdict_printed())
     }
 }
 
@@ -157,9 +158,7 @@ fn report_context(report: &Report) -> serde_json::Value {
                 "description": v.event.describe(),
                 "allowed": v.allowed,
                 "reasons": v.reasons,
-                "checks": v.checks.iter().map(|c| serde_json::json!({
-                    "rule": c.rule.as_str(), "passed": c.passed, "message": c.message,
-                })).collect::<Vec<_>>(),
+                "checks": v.checks.iter().map(crate::policy::Check::to_json).collect::<Vec<_>>(),
             })
         })
         .collect();

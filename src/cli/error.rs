@@ -16,6 +16,9 @@ pub struct CliError {
     pub code: u8,
     /// The error was a closed stdout: end quietly with success.
     pub broken_pipe: bool,
+    /// The command already printed its verdict on stdout (`validate`,
+    /// `check`, `publish` with `--json`): no second JSON document there.
+    pub verdict_printed: bool,
     text: Box<Text>,
 }
 
@@ -28,6 +31,9 @@ struct Text {
     hints: Vec<String>,
     /// Problems in files, printed as `file:line:column: message` before the error.
     diagnostics: Vec<Diagnostic>,
+    /// What `--json` adds to the error object on stdout (a refused event
+    /// and its checks).
+    json: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 pub type CliResult<T = ()> = Result<T, CliError>;
@@ -38,12 +44,14 @@ impl CliError {
         CliError {
             code: EXIT_ERROR,
             broken_pipe: false,
+            verdict_printed: false,
             text: Box::new(Text {
                 message: message.into(),
                 causes: Vec::new(),
                 details: Vec::new(),
                 hints: Vec::new(),
                 diagnostics: Vec::new(),
+                json: None,
             }),
         }
     }
@@ -82,6 +90,46 @@ impl CliError {
         let mut error = CliError::error(message);
         error.text.diagnostics = diagnostics;
         error
+    }
+
+    /// Marks the error as the verdict the command already printed.
+    pub fn verdict_printed(mut self) -> CliError {
+        self.verdict_printed = true;
+        self
+    }
+
+    /// Fields for the `--json` error object (an object's keys; anything else
+    /// is ignored).
+    pub fn with_json(mut self, fields: serde_json::Value) -> CliError {
+        if let serde_json::Value::Object(map) = fields {
+            self.text.json = Some(map);
+        }
+        self
+    }
+
+    /// The error as `--json` prints it on stdout, so that a script reading
+    /// stdout learns why (and a refusal's every check), not only that it
+    /// failed: `{"ok": false, "exit_code", "error", "causes", "hints",
+    /// "problems": [{"file", "line", "column", "message"}], "event",
+    /// "checks"}`. `event` and `checks` are null unless a policy refused an
+    /// event.
+    pub fn to_json(&self) -> serde_json::Value {
+        let text = &self.text;
+        let mut object = serde_json::json!({
+            "ok": false,
+            "exit_code": self.code,
+            "error": text.message,
+            "details": text.details,
+            "causes": text.causes,
+            "hints": text.hints,
+            "problems": serde_json::to_value(&text.diagnostics).unwrap_or_default(),
+            "event": null,
+            "checks": null,
+        });
+        if let (Some(extra), Some(map)) = (&text.json, object.as_object_mut()) {
+            map.extend(extra.clone());
+        }
+        object
     }
 
     /// Prints the error to stderr as `error: …`, `  caused by: …`, `hint: …`.

@@ -48,6 +48,9 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
         until: args.until,
     };
     let history = history::walk(&repo, &args.rev, &filter)?;
+    if history.events.is_empty() {
+        unknown_filter(&repo, &args.rev, &filter)?;
+    }
     if history.shallow {
         ctx.warn(
             "this is a shallow clone: events before its first commit are missing. \
@@ -56,6 +59,47 @@ pub fn history(ctx: &Ctx, args: HistoryArgs) -> CliResult {
         );
     }
     print_events(ctx, &history.events)
+}
+
+/// No events for a model or stage that the registry at `rev` does not know
+/// either: most likely a typo, so say so (exit 1) rather than "No events."
+/// A model or stage that had events and is gone now is not an error.
+fn unknown_filter(repo: &crate::git::Repo, rev: &str, filter: &Filter) -> CliResult {
+    let snapshot = crate::snapshot::Snapshot::at_rev(repo, rev)?;
+    if let Some(model) = &filter.model
+        && !snapshot.exists(&crate::registry::Layout::model(model))
+    {
+        let known = snapshot.model_names()?;
+        let error = CliError::no(format!(
+            "no model named {model} at {rev}, and none in its history"
+        ));
+        return Err(
+            match crate::suggest::did_you_mean(model, known.iter().map(String::as_str)) {
+                Some(suggestion) => error.hint(suggestion),
+                None => error.hint("`regent show` lists the models"),
+            },
+        );
+    }
+    if let Some(stage) = &filter.stage
+        && let Ok(config) = snapshot.config()
+        && config.value.stage(stage).is_none()
+    {
+        let declared: Vec<&str> = config
+            .value
+            .stages
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        let error = CliError::no(format!(
+            "no stage {stage} is declared at {rev}, and none in its history (declared: {})",
+            declared.join(", ")
+        ));
+        return Err(match crate::suggest::did_you_mean(stage, declared) {
+            Some(suggestion) => error.hint(suggestion),
+            None => error,
+        });
+    }
+    Ok(())
 }
 
 pub fn diff(ctx: &Ctx, args: DiffArgs) -> CliResult {

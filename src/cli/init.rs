@@ -10,6 +10,11 @@ use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct InitArgs {
+    /// The registry's folder, created if missing (default: the current folder).
+    // Not `dir`: that is the id of the global `-C DIR`, and clap would
+    // merge the two.
+    #[arg(value_name = "DIR")]
+    pub folder: Option<std::path::PathBuf>,
     /// Stages in promotion order, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "staging,production")]
     pub stages: Vec<String>,
@@ -19,7 +24,56 @@ pub struct InitArgs {
 
 pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
     let stages = check_stages(&args.stages)?;
-    let mut repo = Repo::discover(&ctx.dir)?;
+    let Some(dir) = &args.folder else {
+        return init_in(ctx, &ctx.dir, &stages, &args.commit);
+    };
+    let target = ctx.dir.join(dir);
+    let created = !target.exists();
+    fs_err::create_dir_all(&target)
+        .map_err(|e| CliError::error(format!("cannot create the registry's folder: {e}")))?;
+    let result = init_in(ctx, &target, &stages, &args.commit);
+    if result.is_err() && created {
+        // Nothing was written into it: leave the tree as it was. (Fails,
+        // harmlessly, if it is not empty.)
+        let _ = std::fs::remove_dir(&target);
+    }
+    result
+}
+
+/// Files already in the registry's `models/` and `experiments/` folders
+/// (besides `.gitkeep`): with no `regent.yaml`, regent wrote none of them
+/// (a project's weights in `models/`), and the registry would mix with them.
+fn foreign_files(dir: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for folder in [Layout::MODELS, Layout::EXPERIMENTS] {
+        let mut pending = vec![dir.join(folder)];
+        while let Some(next) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&next) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    pending.push(path);
+                } else if entry.file_name() != ".gitkeep" {
+                    let shown = path.strip_prefix(dir).unwrap_or(&path);
+                    found.push(shown.to_string_lossy().replace('\\', "/"));
+                }
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+fn init_in(
+    ctx: &Ctx,
+    target: &std::path::Path,
+    stages: &[String],
+    commit_args: &CommitArgs,
+) -> CliResult {
+    let stages = stages.to_vec();
+    let mut repo = Repo::discover(target)?;
     if repo.workdir.is_none() {
         return Err(
             CliError::error("cannot create a registry in a bare repository")
@@ -28,17 +82,28 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
     }
     // Two inits at once in one checkout: the second sees the first's registry.
     let lock = workspace::lock(&repo)?;
-    if let Ok(existing) = Repo::open_registry(&ctx.dir) {
+    if let Ok(existing) = Repo::open_registry(target) {
         let dir = existing.registry_dir()?;
         return Err(
             CliError::no(format!("{} is already a regent registry", dir.display()))
                 .hint("use it as it is; a registry cannot contain another"),
         );
     }
-    let dir = repo.set_registry_dir(&ctx.dir)?;
+    let dir = repo.set_registry_dir(target)?;
+    let foreign = foreign_files(&dir);
+    if !foreign.is_empty() {
+        let shown: Vec<&str> = foreign.iter().take(3).map(String::as_str).collect();
+        return Err(CliError::no(format!(
+            "{} already holds files regent did not write: {}{}",
+            dir.display(),
+            shown.join(", "),
+            if foreign.len() > 3 { ", …" } else { "" }
+        ))
+        .cause("a registry keeps its models in models/ and its runs in experiments/")
+        .hint("keep the registry in a folder of its own: `regent init registry/`"));
+    }
     let actor = ctx.actor(&repo)?;
-    let push = args
-        .commit
+    let push = commit_args
         .push
         .then(|| workspace::push_target(&repo))
         .transpose()?;
@@ -59,7 +124,7 @@ pub fn run(ctx: &Ctx, args: InitArgs) -> CliResult {
         }
     }
     let message = CommitMessage::new(super::commit_subject(&repo, "init", &[])?)
-        .with_user_message(args.commit.message.as_deref())
+        .with_user_message(commit_args.message.as_deref())
         .trailer("Regent-Event", "init")
         .trailer("Regent-Actor", actor.clone());
     let authorship = repo.authorship(&actor)?;

@@ -37,7 +37,7 @@ pub struct RegisterArgs {
 #[derive(Debug, clap::Args)]
 pub struct PromoteArgs {
     pub model: String,
-    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// The stage to move the version to.
     #[arg(long, value_name = "STAGE")]
@@ -64,7 +64,7 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "STAGE")]
     pub stage: String,
     /// The version to go back to (default: the one that held the stage before).
-    #[arg(long, value_name = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "VERSION", value_parser = crate::names::parse_version)]
     pub to: Option<u64>,
     #[command(flatten)]
     pub pull_request: super::pull_request::PullRequestArgs,
@@ -78,7 +78,7 @@ pub enum AliasCommand {
     Set {
         model: String,
         alias: String,
-        #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
         version: u64,
         #[command(flatten)]
         commit: CommitArgs,
@@ -119,8 +119,9 @@ pub struct DescribeArgs {
 #[derive(Debug, clap::Args)]
 pub struct DeprecateArgs {
     pub model: String,
-    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
+    /// Why it is deprecated (shown by `show` and kept when it is archived).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     #[command(flatten)]
@@ -130,8 +131,12 @@ pub struct DeprecateArgs {
 #[derive(Debug, clap::Args)]
 pub struct ArchiveArgs {
     pub model: String,
-    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
+    /// Why it is archived (shown by `show`; without it, a deprecation's
+    /// reason is kept).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     #[command(flatten)]
     pub commit: CommitArgs,
 }
@@ -140,7 +145,7 @@ pub struct ArchiveArgs {
 #[command(group(clap::ArgGroup::new("target").required(true).args(["stage", "alias"])))]
 pub struct ApproveArgs {
     pub model: String,
-    #[arg(id = "VERSION", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// The stage the approval is for.
     #[arg(long, value_name = "STAGE")]
@@ -268,6 +273,7 @@ pub fn archive(ctx: &Ctx, args: ArchiveArgs) -> CliResult {
         Action::Archive {
             model: args.model,
             version: args.version,
+            reason: args.reason,
         },
         &args.commit,
     )
@@ -427,7 +433,7 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
                 .decision
                 .iter()
                 .flat_map(|d| d.checks.iter())
-                .map(|c| serde_json::json!({"rule": format!("{:?}", c.rule).to_lowercase(), "passed": c.passed, "message": c.message}))
+                .map(crate::policy::Check::to_json)
                 .collect();
             let mut out = std::io::stdout().lock();
             write_json(
@@ -505,7 +511,12 @@ pub(super) fn message_for(
 pub(super) fn plan_error(error: PlanError) -> CliError {
     match error {
         PlanError::Refused { event, decision } => {
-            let mut e = CliError::no(format!("{} refused", event.describe()));
+            let mut e = CliError::no(format!("{} refused", event.describe())).with_json(
+                serde_json::json!({
+                    "event": event,
+                    "checks": decision.checks.iter().map(crate::policy::Check::to_json).collect::<Vec<_>>(),
+                }),
+            );
             for check in decision.failures() {
                 e = e.detail(format!("✗ {}", check.message));
             }

@@ -308,10 +308,17 @@ pub fn push(
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    let json = cli.json || cli.format == FormatArg::Json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.broken_pipe => ExitCode::SUCCESS,
         Err(e) => {
+            if json && !e.verdict_printed {
+                // Best effort: stdout may be closed; stderr still says it all.
+                let mut out = std::io::stdout().lock();
+                let _ = crate::output::write_json(&mut out, &e.to_json());
+                let _ = out.flush();
+            }
             e.report();
             ExitCode::from(e.code)
         }
@@ -366,8 +373,13 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Completions { shell } => {
+            // clap_complete panics when its writer fails: generate into memory,
+            // so that a closed pipe (`regent completions zsh | head`) is the
+            // quiet broken pipe of every other command.
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "regent", &mut script);
             let mut out = std::io::stdout().lock();
-            clap_complete::generate(shell, &mut Cli::command(), "regent", &mut out);
+            out.write_all(&script)?;
             out.flush()?;
             Ok(())
         }

@@ -124,7 +124,8 @@ pub fn run(ctx: &Ctx, args: PublishArgs) -> CliResult {
     let mut error = CliError::no(format!(
         "{} event(s) on the branch break the policy and were not tagged",
         outcome.refused.len()
-    ));
+    ))
+    .verdict_printed();
     for refused in &outcome.refused {
         error = error.cause(format!(
             "{} (commit {}): {}",

@@ -47,21 +47,15 @@ pub fn parse_uri(uri: &str) -> Result<(String, Reference), String> {
     } else if let Some((model, part)) = rest.split_once('/') {
         let reference = if part == "latest" {
             Reference::Latest
-        } else if let Ok(n) = part.parse::<u64>() {
-            if n == 0 {
-                return Err("versions are numbered from 1".into());
-            }
-            Reference::Version(n)
         } else if part
             .trim_start_matches(['-', '+'])
             .starts_with(|c: char| c.is_ascii_digit())
+            || names::looks_like_version(part)
         {
-            // No stage name starts like this, so it was meant as a version
-            // (negative, fractional, past 64 bits): say that, not the stage rule.
-            return Err(format!(
-                "{part:?} is not a version number (1, 2, 3 …, at most {})",
-                u64::MAX
-            ));
+            // No stage name starts like this (a stage may not be called
+            // `v3`), so it was meant as a version: negative, fractional or
+            // past 64 bits gets the version rule, not the stage rule.
+            Reference::Version(names::parse_version(part)?)
         } else {
             names::check(NameKind::Stage, part).map_err(|e| e.to_string())?;
             Reference::Stage(part.to_owned())
@@ -102,7 +96,14 @@ pub(super) fn resolve(
     let snapshot = Snapshot::at_rev(repo, &rev)?;
     let nothing = |why: String| CliError::no(format!("{uri} resolves to nothing: {why}"));
     if !snapshot.exists(&Layout::model(&model)) {
-        return Err(nothing(format!("there is no model {model}")));
+        let known = snapshot.model_names()?;
+        let error = nothing(format!("there is no model {model}"));
+        return Err(
+            match crate::suggest::did_you_mean(&model, known.iter().map(String::as_str)) {
+                Some(suggestion) => error.hint(suggestion),
+                None => error,
+            },
+        );
     }
     let file = snapshot
         .model(&model)
@@ -129,8 +130,32 @@ pub(super) fn resolve(
     };
     let version = version.ok_or_else(|| match &reference {
         Reference::Version(n) => nothing(format!("{model} has no version {n}")),
-        Reference::Stage(s) => nothing(format!("no version of {model} is in {s}")),
-        Reference::Alias(a) => nothing(format!("{model} has no alias {a}")),
+        Reference::Stage(s) => {
+            let error = nothing(format!("no version of {model} is in {s}"));
+            match snapshot.config().ok().and_then(|config| {
+                let declared = config
+                    .value
+                    .stages
+                    .iter()
+                    .map(|c| c.name.clone())
+                    .collect::<Vec<_>>();
+                (!declared.contains(s))
+                    .then(|| crate::suggest::did_you_mean(s, declared.iter().map(String::as_str)))
+                    .flatten()
+            }) {
+                Some(suggestion) => error
+                    .cause(format!("{s} is not a declared stage"))
+                    .hint(suggestion),
+                None => error,
+            }
+        }
+        Reference::Alias(a) => {
+            let error = nothing(format!("{model} has no alias {a}"));
+            match crate::suggest::did_you_mean(a, file.aliases.keys().map(String::as_str)) {
+                Some(suggestion) => error.hint(suggestion),
+                None => error,
+            }
+        }
         Reference::Latest => nothing(format!("{model} has no active version")),
     })?;
     let v = snapshot

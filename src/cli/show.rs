@@ -46,8 +46,13 @@ pub struct VersionView {
     pub created_at: String,
     pub created_by: String,
     pub run: Option<String>,
+    pub source_commit: Option<String>,
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// Frozen at registration, like `metrics`.
+    pub params: BTreeMap<String, String>,
+    /// Why it was deprecated or archived.
+    pub status_reason: Option<String>,
 }
 
 impl VersionView {
@@ -68,8 +73,11 @@ impl VersionView {
             created_at: v.created_at,
             created_by: v.created_by,
             run: v.run,
+            source_commit: v.source_commit,
             description: v.description,
             tags: v.tags,
+            params: v.params,
+            status_reason: v.status_reason,
         }
     }
 }
@@ -103,7 +111,8 @@ pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
                         .model(&name)
                         .map_err(|d| CliError::bad_files(format!("model {name} is invalid"), d))?
                         .value;
-                    rows.push((file, snapshot.version_numbers(&name)?));
+                    let latest = latest_active(&snapshot, &name)?;
+                    rows.push((file, snapshot.version_numbers(&name)?.len(), latest));
                 }
                 print_models(ctx, &mut out, &rows)?;
             }
@@ -162,9 +171,7 @@ pub(super) fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
     names::check(NameKind::Model, model)?;
     let (model, version) = match target.split_once('/') {
         Some((m, v)) => {
-            let n = v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                CliError::error(format!("{v:?} is not a version number (1, 2, 3 …)"))
-            })?;
+            let n = names::parse_version(v).map_err(CliError::error)?;
             (m, Some(n))
         }
         None => (target, None),
@@ -174,8 +181,13 @@ pub(super) fn parse_target(target: &str) -> CliResult<(String, Option<u64>)> {
 
 fn model_view(snapshot: &Snapshot<'_>, model: &str) -> CliResult<ModelView> {
     if !snapshot.exists(&crate::registry::Layout::model(model)) {
+        let known = snapshot.model_names()?;
+        let error = CliError::no(format!("no model named {model}"));
         return Err(
-            CliError::no(format!("no model named {model}")).hint("`regent show` lists the models")
+            match crate::suggest::did_you_mean(model, known.iter().map(String::as_str)) {
+                Some(suggestion) => error.hint(suggestion),
+                None => error.hint("`regent show` lists the models"),
+            },
         );
     }
     let file = snapshot
@@ -214,17 +226,35 @@ fn pointers(map: &BTreeMap<String, u64>) -> String {
         .join(", ")
 }
 
-fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[(ModelFile, Vec<u64>)]) -> CliResult {
+/// The highest active version: what `models:/MODEL/latest` resolves to.
+/// Read from the newest down, so usually one version file per model.
+fn latest_active(snapshot: &Snapshot<'_>, model: &str) -> CliResult<Option<u64>> {
+    for n in snapshot.version_numbers(model)?.into_iter().rev() {
+        let version = snapshot
+            .version(model, n)
+            .map_err(|d| CliError::bad_files(format!("{model} v{n} is invalid"), d))?;
+        if version.value.status == crate::registry::VersionStatus::Active {
+            return Ok(Some(n));
+        }
+    }
+    Ok(None)
+}
+
+/// One row of the models table: the model, how many versions, the latest
+/// active one.
+type ModelRow = (ModelFile, usize, Option<u64>);
+
+fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[ModelRow]) -> CliResult {
     if models.is_empty() {
         ctx.info("No models registered yet.");
         return Ok(());
     }
     let mut table = Table::new(["MODEL", "VERSIONS", "LATEST", "STAGES", "ALIASES"]).align_right(1);
-    for (m, numbers) in models {
+    for (m, count, latest) in models {
         table.row([
             m.name.clone(),
-            numbers.len().to_string(),
-            numbers.last().map_or("-".into(), |v| format!("v{v}")),
+            count.to_string(),
+            latest.map_or("-".into(), |v| format!("v{v}")),
             pointers(&m.stages),
             pointers(&m.aliases),
         ]);
@@ -236,7 +266,7 @@ fn print_models(ctx: &Ctx, out: &mut dyn Write, models: &[(ModelFile, Vec<u64>)]
 fn print_model(ctx: &Ctx, out: &mut dyn Write, m: &ModelView) -> CliResult {
     writeln!(out, "{} {}", ctx.style.bold("model"), m.name)?;
     if let Some(d) = &m.description {
-        writeln!(out, "{}", printable(d, true))?;
+        writeln!(out, "description: {}", printable(d, true))?;
     }
     if !m.owners.is_empty() {
         writeln!(out, "owners:  {}", printable(&m.owners.join(", "), false))?;
@@ -286,10 +316,13 @@ fn print_model(ctx: &Ctx, out: &mut dyn Write, m: &ModelView) -> CliResult {
 
 fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -> CliResult {
     writeln!(out, "{} {model}/{}", ctx.style.bold("version"), v.version)?;
-    writeln!(out, "status:   {}", v.status)?;
+    writeln!(out, "status:      {}", v.status)?;
+    if let Some(reason) = &v.status_reason {
+        writeln!(out, "reason:      {}", printable(reason, false))?;
+    }
     writeln!(
         out,
-        "stages:   {}",
+        "stages:      {}",
         if v.stages.is_empty() {
             "(none)".into()
         } else {
@@ -297,16 +330,19 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
         }
     )?;
     if !v.aliases.is_empty() {
-        writeln!(out, "aliases:  {}", v.aliases.join(", "))?;
+        writeln!(out, "aliases:     {}", v.aliases.join(", "))?;
     }
     writeln!(
         out,
-        "created:  {} by {}",
+        "created:     {} by {}",
         printable(&v.created_at, false),
         printable(&v.created_by, false)
     )?;
     if let Some(run) = &v.run {
-        writeln!(out, "run:      {run}")?;
+        writeln!(out, "run:         {}", printable(run, false))?;
+    }
+    if let Some(commit) = &v.source_commit {
+        writeln!(out, "commit:      {}", printable(commit, false))?;
     }
     let field = |k: &str| {
         v.artifact
@@ -326,20 +362,36 @@ fn print_version(ctx: &Ctx, out: &mut dyn Write, model: &str, v: &VersionView) -
     } else {
         "  [local, not in a store]"
     };
-    writeln!(out, "artifact: {uri}{folder}{local}")?;
+    writeln!(out, "artifact:    {uri}{folder}{local}")?;
     writeln!(
         out,
-        "digest:   {}",
+        "digest:      {}",
         field("digest").unwrap_or_else(|| "(not verified)".into())
     )?;
+    if !v.tags.is_empty() {
+        let tags: Vec<String> = v
+            .tags
+            .iter()
+            .map(|(k, value)| printable(&format!("{k}={value}"), false))
+            .collect();
+        writeln!(out, "tags:        {}", tags.join(", "))?;
+    }
     if let Some(d) = &v.description {
-        writeln!(out, "{}", printable(d, true))?;
+        writeln!(out, "description: {}", printable(d, true))?;
+    }
+    if !v.params.is_empty() {
+        writeln!(out)?;
+        let mut table = Table::new(["PARAM (frozen)", "VALUE"]);
+        for (k, value) in &v.params {
+            table.row([printable(k, false), printable(value, false)]);
+        }
+        table.write(out, &ctx.style)?;
     }
     if !v.metrics.is_empty() {
         writeln!(out)?;
-        let mut table = Table::new(["METRIC", "VALUE"]).align_right(1);
+        let mut table = Table::new(["METRIC (frozen)", "VALUE"]).align_right(1);
         for (k, value) in &v.metrics {
-            table.row([k.clone(), number(*value)]);
+            table.row([printable(k, false), number(*value)]);
         }
         table.write(out, &ctx.style)?;
     }

@@ -58,7 +58,8 @@ pub fn run(ctx: &Ctx, args: ValidateArgs) -> CliResult {
             diagnostics.len(),
             if diagnostics.len() == 1 { "" } else { "s" },
             if files == 1 { "" } else { "s" },
-        )))
+        ))
+        .verdict_printed())
     }
 }
 

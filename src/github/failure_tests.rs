@@ -446,6 +446,31 @@ fn settings_come_from_the_environment() {
         "{err:?}"
     );
 
+    // No variable: the GitHub CLI's token for the API's host, if it has one.
+    let asked = std::cell::RefCell::new(Vec::new());
+    let gh = |api: &str| {
+        asked.borrow_mut().push(api.to_owned());
+        Some("gh-t0k\n".to_owned())
+    };
+    let s = Settings::from_lookup_or(env(&[]), gh, "GITHUB_TOKEN", Some("git@github.com:o/r.git"))
+        .expect("the gh token");
+    assert_eq!(s.token.expose(), "gh-t0k");
+    assert_eq!(*asked.borrow(), [DEFAULT_API_URL]);
+    let s = Settings::from_lookup_or(
+        env(&[("GITHUB_TOKEN", "t0k")]),
+        |_| panic!("not asked when the variable is set"),
+        "GITHUB_TOKEN",
+        Some("git@github.com:o/r.git"),
+    )
+    .unwrap();
+    assert_eq!(s.token.expose(), "t0k");
+    let err =
+        Settings::from_lookup_or(env(&[]), |_| Some(" ".into()), "GITHUB_TOKEN", None).unwrap_err();
+    assert!(
+        matches!(&err, GitHubError::Config(m) if m.contains("gh auth login")),
+        "{err:?}"
+    );
+
     let s = Settings::from_lookup(
         env(&[("GITHUB_TOKEN", "t0k")]),
         "GITHUB_TOKEN",

@@ -103,13 +103,33 @@ impl Settings {
     /// From the environment: the token from the variable named `token_env` (missing or
     /// empty is a [`GitHubError::Config`] with a hint), the API from `GITHUB_API_URL`, the
     /// repository from `GITHUB_REPOSITORY` (`owner/repo`) or else from `remote_url`.
+    /// When that variable is unset or empty, the token of the GitHub CLI
+    /// (`gh auth token`) if `gh` is installed and logged in: on a laptop,
+    /// what `gh` already uses.
     pub fn from_env(token_env: &str, remote_url: Option<&str>) -> Result<Settings, GitHubError> {
-        Settings::from_lookup(|name| std::env::var(name).ok(), token_env, remote_url)
+        Settings::from_lookup_or(
+            |name| std::env::var(name).ok(),
+            gh_auth_token,
+            token_env,
+            remote_url,
+        )
     }
 
-    /// [`Settings::from_env`] with the environment given as a function, for tests.
+    /// [`Settings::from_env`] with the environment given as a function and
+    /// no fallback, for tests.
     pub fn from_lookup(
         env: impl Fn(&str) -> Option<String>,
+        token_env: &str,
+        remote_url: Option<&str>,
+    ) -> Result<Settings, GitHubError> {
+        Settings::from_lookup_or(env, |_| None, token_env, remote_url)
+    }
+
+    /// [`Settings::from_env`] with the environment and the fallback token
+    /// (given the API URL) as functions.
+    pub fn from_lookup_or(
+        env: impl Fn(&str) -> Option<String>,
+        fallback_token: impl Fn(&str) -> Option<String>,
         token_env: &str,
         remote_url: Option<&str>,
     ) -> Result<Settings, GitHubError> {
@@ -118,14 +138,20 @@ impl Settings {
         } else {
             token_env
         };
+        let api_url = env("GITHUB_API_URL")
+            .map(|u| u.trim().to_owned())
+            .filter(|u| !u.is_empty())
+            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
         let token = env(token_env)
             .filter(|t| !t.trim().is_empty())
+            .or_else(|| fallback_token(&api_url).filter(|t| !t.trim().is_empty()))
             .ok_or_else(|| {
                 GitHubError::Config(format!(
                     "{token_env} is not set or empty: set it to a GitHub token that can write pull \
                  requests and issues in this repository (in GitHub Actions: \
-                 `env: {token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}`), or name another variable \
-                 with --token-env"
+                 `env: {token_env}: ${{{{ secrets.GITHUB_TOKEN }}}}`), log in with the GitHub \
+                 CLI (`gh auth login`: regent then uses `gh auth token`), or name another \
+                 variable with --token-env"
                 ))
             })?;
         let (owner, repo) = match env("GITHUB_REPOSITORY").filter(|r| !r.is_empty()) {
@@ -146,14 +172,33 @@ impl Settings {
                 ))
             })?,
         };
-        let api_url = env("GITHUB_API_URL")
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
-            .unwrap_or_else(|| DEFAULT_API_URL.to_owned());
         let mut settings = Settings::new(Token::new(token.trim().to_owned()), &owner, &repo);
         settings.api_url = api_url;
         Ok(settings)
     }
+}
+
+/// The GitHub CLI's token for the host of `api_url` (`gh auth token`), if
+/// `gh` is installed and logged in there. Its stderr is discarded and the
+/// token is never shown.
+fn gh_auth_token(api_url: &str) -> Option<String> {
+    let mut command = std::process::Command::new("gh");
+    command.args(["auth", "token"]);
+    if api_url != DEFAULT_API_URL {
+        // GitHub Enterprise Server: https://HOST/api/v3.
+        let host = url::Url::parse(api_url).ok()?.host_str()?.to_owned();
+        command.args(["--hostname", &host]);
+    }
+    let output = command
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    let token = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (!token.is_empty()).then_some(token)
 }
 
 fn split_full_name(full: &str) -> Option<(String, String)> {

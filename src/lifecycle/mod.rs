@@ -85,6 +85,8 @@ pub enum Action {
     Archive {
         model: String,
         version: u64,
+        /// Why; without it a deprecation's reason is kept.
+        reason: Option<String>,
     },
     Approve {
         model: String,
@@ -197,7 +199,12 @@ pub fn plan(
     let model_name = action.model();
     let exists = snapshot.exists(&Layout::model(model_name));
     if !exists && !matches!(action, Action::Register { .. }) {
-        return Err(PlanError::No(format!("no model named {model_name}")));
+        let known = snapshot.model_names()?;
+        let suggestion = crate::suggest::did_you_mean(model_name, known.iter().map(String::as_str));
+        return Err(PlanError::No(match suggestion {
+            Some(s) => format!("no model named {model_name}; {s}"),
+            None => format!("no model named {model_name}"),
+        }));
     }
     let mut state = State {
         repo,
@@ -267,9 +274,14 @@ pub fn plan(
             VersionStatus::Deprecated,
             reason.clone(),
         ),
-        Action::Archive { version, .. } => {
-            set_status(&mut state, *version, VersionStatus::Archived, None)
-        }
+        Action::Archive {
+            version, reason, ..
+        } => set_status(
+            &mut state,
+            *version,
+            VersionStatus::Archived,
+            reason.clone(),
+        ),
         Action::Approve {
             version, target, ..
         } => approve(&mut state, *version, target, actor),

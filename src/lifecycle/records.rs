@@ -153,7 +153,11 @@ pub(super) fn set_status(
         }
     }
     file.status = status;
-    file.status_reason = reason;
+    // Archiving a deprecated version without a new reason keeps the old
+    // one: the audit should still say why it was taken out of service.
+    if reason.is_some() {
+        file.status_reason = reason;
+    }
     let kind = if status == VersionStatus::Archived {
         EventKind::Archive
     } else {
@@ -187,7 +191,11 @@ pub(super) fn approve(
     let (approvers, what) = match target {
         ApprovalTarget::Stage(stage) => {
             let config = state.config.stage(stage).ok_or_else(|| {
-                PlanError::Invalid(format!("`{stage}` is not a stage declared in regent.yaml"))
+                let declared = state.config.stages.iter().map(|s| s.name.as_str());
+                PlanError::Invalid(match crate::suggest::did_you_mean(stage, declared) {
+                    Some(s) => format!("`{stage}` is not a stage declared in regent.yaml; {s}"),
+                    None => format!("`{stage}` is not a stage declared in regent.yaml"),
+                })
             })?;
             (config.approvers.clone(), format!("stage {stage}"))
         }

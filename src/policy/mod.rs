@@ -220,6 +220,11 @@ pub struct Check {
 }
 
 impl Check {
+    /// `{"rule", "passed", "message"}`, as every `--json` output shows a check.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({"rule": self.rule.as_str(), "passed": self.passed, "message": self.message})
+    }
+
     fn new(rule: Rule, passed: bool, message: impl Into<String>) -> Check {
         Check {
             rule,
@@ -399,6 +404,10 @@ fn stage_check(config: &Config, stage: &str) -> Check {
     let known = match names.is_empty() {
         true => "none are declared".to_owned(),
         false => format!("declared: {}", names.join(", ")),
+    };
+    let known = match crate::suggest::did_you_mean(stage, names.iter().copied()) {
+        Some(suggestion) => format!("{known}; {suggestion}"),
+        None => known,
     };
     fail(
         Rule::Stage,

@@ -29,6 +29,18 @@ pub(super) fn check_config(config: &Loaded<Config>, out: &mut Vec<Diagnostic>) {
                 "`none` is implicit (registered, in no stage) and cannot be declared",
             ));
         }
+        if crate::names::looks_like_version(&stage.name) {
+            out.push(config.at(
+                &at("name"),
+                Target::Value,
+                format!(
+                    "a stage cannot be called `{}`: models:/MODEL/{} means version {}",
+                    stage.name,
+                    stage.name,
+                    &stage.name[1..]
+                ),
+            ));
+        }
         if !seen.insert(stage.name.as_str()) {
             out.push(config.at(
                 &at("name"),

@@ -588,6 +588,56 @@ fn github_commands_need_a_token() {
     assert_eq!(env.state(), before);
 }
 
+/// On a laptop without GITHUB_TOKEN, the GitHub CLI's token is used
+/// (`gh auth token`, for the API's host), and never shown.
+#[tokio::test]
+async fn without_github_token_the_gh_cli_token_is_used() {
+    let env = setup();
+    let server = MockServer::start().await;
+    catch_all(&server).await;
+    let bin = env.root.join("fake-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let gh = bin.join("gh");
+    std::fs::write(
+        &gh,
+        format!(
+            "#!/bin/sh\necho \"$@\" > \"{}/gh-args\"\necho {TOKEN}\n",
+            env.root.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gh, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = env
+        .regent()
+        .env("PATH", path)
+        .env("GITHUB_API_URL", server.uri())
+        .env("GITHUB_REPOSITORY", "acme/ml")
+        .args(["promote", "m", "1", "--to", "production", "--pr"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!stderr.contains("GITHUB_TOKEN is not set"), "{stderr}");
+    assert!(!stdout.contains(TOKEN) && !stderr.contains(TOKEN), "leaked");
+    let requests = server.received_requests().await.unwrap();
+    assert!(!requests.is_empty(), "{stderr}");
+    for request in &requests {
+        let auth = request.headers.get("authorization").unwrap();
+        assert!(auth.to_str().unwrap().ends_with(TOKEN), "{auth:?}");
+    }
+    // Not api.github.com: gh is asked for that host's token.
+    let asked = std::fs::read_to_string(env.root.join("gh-args")).unwrap();
+    assert_eq!(asked.trim(), "auth token --hostname 127.0.0.1", "{asked}");
+}
+
 /// On the base branch (no pull request), a commit that moved a
 /// `direct: false` stage is reported as a bypass.
 #[test]

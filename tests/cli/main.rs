@@ -10,6 +10,7 @@ mod batch;
 mod bypass;
 mod concurrency;
 mod crash;
+mod everyday;
 mod fuzz_corpus;
 mod github;
 mod hostile;

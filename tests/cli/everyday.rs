@@ -1,0 +1,290 @@
+//! Everyday commands without surprises (issue 13): what a new user types
+//! after reading regent's own output works, and mistakes get a precise
+//! answer.
+
+use crate::common::TestEnv;
+use crate::lifecycle::governed;
+
+/// regent prints versions as `v2`; every command that takes a version takes
+/// that form too (and `models:/m/v2`), and a stage cannot be named so.
+#[test]
+fn versions_are_taken_as_regent_prints_them() {
+    let env = governed();
+    for run in ["r1", "r3"] {
+        env.run_ok(&[
+            "register",
+            "churn",
+            "--artifact",
+            &format!("s3://m/{run}"),
+            "--run",
+            &format!("churn-exp/{run}"),
+        ]);
+    }
+    env.run_ok(&["promote", "churn", "v2", "--to", "staging"]);
+    env.run_ok(&["alias", "set", "churn", "candidate", "V1"]);
+    env.run_ok(&["tag", "churn/v2", "team=ml"]);
+    env.run_ok(&["describe", "churn/v1", "the first"]);
+    let shown = env.json(&["show", "churn/v2"]);
+    assert_eq!(shown["version"], 2, "{shown}");
+    assert_eq!(shown["tags"]["team"], "ml", "{shown}");
+    let resolved = env.json(&["resolve", "models:/churn/v2"]);
+    assert_eq!(resolved["version"], 2, "{resolved}");
+    assert_eq!(resolved["artifact"]["uri"], "s3://m/r3", "{resolved}");
+    env.run_ok(&["deprecate", "churn", "v1", "--reason", "superseded"]);
+
+    // What is not a version says why, naming both forms.
+    for bad in ["v0", "0", "vv2", "v2.0", "x"] {
+        let out = env.run_err(2, &["promote", "churn", bad, "--to", "staging"]);
+        assert!(out.stderr.contains("version"), "{bad}: {}", out.stderr);
+    }
+    let out = env.run_err(2, &["resolve", "models:/churn/v0"]);
+    assert!(out.stderr.contains("numbered from 1"), "{}", out.stderr);
+
+    // A stage that reads as a version is refused where stages are declared.
+    env.write(
+        "regent.yaml",
+        "registry: 1\nstages:\n  - name: staging\n  - name: v2\n",
+    );
+    let out = env.run_err(1, &["validate"]);
+    assert!(
+        out.stdout.contains("regent.yaml:4:")
+            && out.stdout.contains("a stage cannot be called `v2`"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let fresh = TestEnv::new();
+    let out = fresh.run_err(2, &["init", "--stages", "staging,v2"]);
+    assert!(out.stderr.contains("reads as a version"), "{}", out.stderr);
+}
+
+/// With `--json`, a refusal is a JSON answer on stdout too: the event and
+/// every check (passed and failed), besides the message on stderr; any
+/// other failure is `{"ok": false, …}` with the message, hints and problems;
+/// and a command whose verdict is itself JSON (validate) prints one document.
+#[test]
+fn json_failures_say_why_on_stdout() {
+    let env = governed();
+    env.run_ok(&[
+        "register",
+        "churn",
+        "--artifact",
+        "s3://m/1",
+        "--run",
+        "churn-exp/r1",
+    ]);
+    let out = env.run_err(
+        1,
+        &["promote", "churn", "1", "--to", "production", "--json"],
+    );
+    let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert_eq!(answer["exit_code"], 1, "{answer}");
+    assert_eq!(answer["error"], "promote churn v1 to production refused");
+    assert_eq!(answer["event"]["event"], "promote", "{answer}");
+    assert_eq!(answer["event"]["stage"], "production", "{answer}");
+    let checks = answer["checks"].as_array().unwrap();
+    let failed: Vec<&str> = checks
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["rule"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["requires", "approvals"], "{answer}");
+    assert!(
+        checks
+            .iter()
+            .any(|c| c["passed"] == true && c["rule"] == "gate"),
+        "passed checks are listed too: {answer}"
+    );
+    assert!(out.stderr.contains("refused"), "{}", out.stderr);
+
+    let out = env.run_err(1, &["resolve", "models:/nomodel/1", "--json"]);
+    let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(answer["ok"], false);
+    assert!(
+        answer["error"].as_str().unwrap().contains("nomodel"),
+        "{answer}"
+    );
+    for key in ["causes", "hints", "problems", "details"] {
+        assert!(answer[key].is_array(), "{key}: {answer}");
+    }
+    assert!(
+        answer["event"].is_null() && answer["checks"].is_null(),
+        "{answer}"
+    );
+
+    env.write("models/churn/model.yaml", "name: churn\nbogus: 1\n");
+    let out = env.run_err(1, &["validate", "--json"]);
+    let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
+    assert_eq!(answer["ok"], false, "{answer}");
+    assert!(answer["errors"].is_array(), "{answer}");
+}
+
+/// `regent completions zsh | head` ends quietly (no panic, exit 0 from regent).
+#[test]
+fn completions_into_a_closed_pipe_end_quietly() {
+    let env = TestEnv::new();
+    for shell in ["bash", "zsh", "fish"] {
+        // `true` has exited before regent writes: every write meets a closed pipe.
+        let out = env.sh(&format!(
+            "bash -c 'set -o pipefail; \"$REGENT\" completions {shell} | true; echo exit=$?'"
+        ));
+        assert!(
+            out.stdout.contains("exit=0"),
+            "{shell}: {}{}",
+            out.stdout,
+            out.stderr
+        );
+        assert!(!out.stderr.contains("panicked"), "{shell}: {}", out.stderr);
+    }
+}
+
+/// A mistyped model, stage or alias is an error (exit 1) with the likely
+/// name, wherever it is typed; `history` of a typo is not "No events.".
+#[test]
+fn typos_get_did_you_mean() {
+    let env = governed();
+    env.run_ok(&[
+        "register",
+        "bc-classifier",
+        "--artifact",
+        "s3://m/1",
+        "--run",
+        "churn-exp/r1",
+    ]);
+    env.run_ok(&["alias", "set", "bc-classifier", "candidate", "1"]);
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &["history", "bc-clasifier"],
+            "did you mean `bc-classifier`?",
+        ),
+        (
+            &["history", "--stage", "prodution"],
+            "did you mean `production`?",
+        ),
+        (&["show", "bc-clasifier"], "did you mean `bc-classifier`?"),
+        (
+            &["promote", "bc-clasifier", "1", "--to", "staging"],
+            "did you mean `bc-classifier`?",
+        ),
+        (
+            &["promote", "bc-classifier", "1", "--to", "stagin"],
+            "did you mean `staging`?",
+        ),
+        (
+            &["resolve", "models:/bc-classifier@candidat"],
+            "did you mean `candidate`?",
+        ),
+        (
+            &["resolve", "models:/bc-classifer/1"],
+            "did you mean `bc-classifier`?",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = env.run_err(1, args);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+    }
+    // Far from every name: no suggestion, still an error.
+    let out = env.run_err(1, &["history", "zzz"]);
+    assert!(out.stderr.contains("no model named zzz"), "{}", out.stderr);
+    assert!(!out.stderr.contains("did you mean"), "{}", out.stderr);
+    // A real model with no events in a window is not an error.
+    env.run_ok(&["history", "bc-classifier", "--until", "2001-01-01"]);
+}
+
+/// `show` and `models:/m/latest` agree on "latest" (the highest active
+/// version), a deprecation's reason is shown and survives archiving, and
+/// `show m/v` prints every field, labelled.
+#[test]
+fn show_says_everything_about_a_version() {
+    let env = governed();
+    env.run_ok(&[
+        "run",
+        "log",
+        "churn-exp",
+        "--name",
+        "r4",
+        "--param",
+        "depth=6",
+        "--metric",
+        "accuracy=0.93",
+    ]);
+    for run in ["r1", "r4"] {
+        env.run_ok(&[
+            "register",
+            "churn",
+            "--artifact",
+            &format!("s3://m/{run}"),
+            "--run",
+            &format!("churn-exp/{run}"),
+            "--tag",
+            "team=ml",
+            "--description",
+            "gradient boosting",
+        ]);
+    }
+    env.run_ok(&["deprecate", "churn", "2", "--reason", "leaks the label"]);
+    let table = env.run_ok(&["show"]);
+    let row = table.lines().find(|l| l.starts_with("churn")).unwrap();
+    assert!(row.contains("v1") && !row.contains("v2"), "{table}");
+    assert_eq!(env.json(&["resolve", "models:/churn/latest"])["version"], 1);
+
+    env.run_ok(&["archive", "churn", "2"]);
+    let version = env.json(&["show", "churn/2"]);
+    assert_eq!(version["status"], "archived", "{version}");
+    assert_eq!(version["status_reason"], "leaks the label", "{version}");
+    assert_eq!(version["params"]["depth"], "6", "{version}");
+    assert!(version["source_commit"].is_string(), "{version}");
+    let human = env.run_ok(&["show", "churn/v2"]);
+    for expected in [
+        "status:      archived",
+        "reason:      leaks the label",
+        "tags:        team=ml",
+        "description: gradient boosting",
+        "PARAM (frozen)",
+        "depth",
+        "METRIC (frozen)",
+        "0.93",
+        "run:         churn-exp/r4",
+    ] {
+        assert!(human.contains(expected), "{expected:?} in:\n{human}");
+    }
+    // A new reason replaces the old one.
+    env.run_ok(&["deprecate", "churn", "1", "--reason", "old"]);
+    env.run_ok(&["archive", "churn", "1", "--reason", "replaced by v3"]);
+    assert_eq!(
+        env.json(&["show", "churn/1"])["status_reason"],
+        "replaced by v3"
+    );
+}
+
+/// `regent init` where the project already keeps weights in `models/` is
+/// refused before anything is written, and points at a folder of its own,
+/// which `regent init DIR` creates.
+#[test]
+fn init_does_not_take_over_a_models_folder() {
+    let env = TestEnv::new();
+    env.write("models/bert/pytorch_model.bin", "weights");
+    env.write("train.py", "print('hi')\n");
+    env.commit_all("project");
+    let before = env.state();
+    let out = env.run_err(1, &["init"]);
+    assert!(
+        out.stderr.contains("models/bert/pytorch_model.bin")
+            && out.stderr.contains("regent init registry/"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before, "nothing written");
+    env.run_ok(&["init", "registry/"]);
+    assert!(env.read("registry/regent.yaml").contains("registry: 1"));
+    env.run_ok(&["-C", "registry", "validate"]);
+    // A failed init into a new folder leaves no folder behind.
+    let out = env.run_err(1, &["init", "registry/inner"]);
+    assert!(
+        out.stderr.contains("already a regent registry"),
+        "{}",
+        out.stderr
+    );
+    assert!(!env.repo.join("registry/inner").exists());
+}
