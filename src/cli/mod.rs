@@ -4,6 +4,7 @@
 
 mod artifact;
 mod check;
+mod doctor;
 mod error;
 mod github;
 mod history;
@@ -122,6 +123,9 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
     Schema(schema::SchemaArgs),
+    /// Find (and with --fix remove) leftovers that block the next event: tags
+    /// on commits no branch contains.
+    Doctor(doctor::DoctorArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -372,6 +376,7 @@ fn run(cli: Cli) -> CliResult {
         Command::History(args) => history::history(&ctx, args),
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
+        Command::Doctor(args) => doctor::run(&ctx, args),
         Command::Completions { shell } => {
             // clap_complete panics when its writer fails: generate into memory,
             // so that a closed pipe (`regent completions zsh | head`) is the

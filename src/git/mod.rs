@@ -3,6 +3,7 @@
 //! Actions' checkout credentials work. Everything here is about repositories,
 //! nothing about what a registry means.
 
+pub mod leftovers;
 mod status;
 
 use std::cell::OnceCell;
@@ -34,6 +35,18 @@ pub enum GitError {
     Diverged(String),
     #[error("tag {0} already exists")]
     TagExists(String),
+    /// The tag is on a commit no branch (local or remote-tracking)
+    /// contains: left behind when its commit was removed.
+    #[error(
+        "tag {tag} already exists, on commit {} that no branch contains (left behind when that commit was removed, e.g. by `git reset`)",
+        &commit[..12]
+    )]
+    TagLeftover {
+        tag: String,
+        commit: String,
+        /// Some remote has the tag (its remote-tracking refs, as last fetched).
+        on_remote: bool,
+    },
     #[error("{context}: {source}")]
     Git {
         context: String,
@@ -84,6 +97,19 @@ impl GitError {
                 "tags are never moved; check the tag formats in regent.yaml or who created the tag"
                     .into(),
             ),
+            GitError::TagLeftover {
+                tag,
+                on_remote: false,
+                ..
+            } => Some(format!(
+                "no remote branch has its commit, so it was never published: delete it with \
+                 `git tag -d {tag}` and run the command again (`regent doctor` lists every such tag)"
+            )),
+            GitError::TagLeftover { tag, .. } => Some(format!(
+                "it was pushed: published tags are never moved. Bring the branch back to the \
+                 remote's (`git pull --ff-only`) or ask who removed that commit; `git tag -d {tag}` \
+                 only hides it locally"
+            )),
             GitError::Shallow(_) => Some(
                 "fetch the whole history: `git fetch --unshallow` (in GitHub Actions, \
                  actions/checkout with `fetch-depth: 0`)"

@@ -343,7 +343,7 @@ pub fn apply<T, E: From<GitError>>(
                 .find_reference(&format!("refs/tags/{tag}"))
                 .is_ok()
             {
-                return Err(GitError::TagExists(tag.clone()).into());
+                return Err(repo.tag_conflict(tag).into());
             }
         }
         let commit = build_commit(repo, Some(&base), &prepared.changes, &prepared.message, who)?;

@@ -288,3 +288,71 @@ fn init_does_not_take_over_a_models_folder() {
     );
     assert!(!env.repo.join("registry/inner").exists());
 }
+
+/// After `git reset` removes a regent commit, its tag is a leftover: the next
+/// event that takes its name says so and the exact safe fix, and `regent
+/// doctor --fix` deletes it, but only when it was never pushed.
+#[test]
+fn tags_left_behind_by_git_reset_are_diagnosed_and_fixed() {
+    let env = governed();
+    let register = |run: &str| {
+        let artifact = format!("s3://m/{run}");
+        let run = format!("churn-exp/{run}");
+        let args = ["register", "churn", "--artifact", &artifact, "--run", &run];
+        env.run(&args)
+    };
+    assert_eq!(register("r1").code, 0);
+    assert_eq!(register("r3").code, 0);
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let out = register("r3");
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tag churn@v2 already exists")
+            && out.stderr.contains("no branch contains")
+            && out.stderr.contains("git tag -d churn@v2"),
+        "{}",
+        out.stderr
+    );
+    // doctor lists it (exit 1), --fix deletes it, and the event goes through.
+    let out = env.run_err(1, &["doctor"]);
+    assert!(
+        out.stdout.contains("churn@v2") && out.stdout.contains("delete with --fix"),
+        "{}",
+        out.stdout
+    );
+    let fixed = env.json(&["doctor", "--fix"]);
+    assert_eq!(fixed["leftover_tags"][0]["tag"], "churn@v2", "{fixed}");
+    assert_eq!(fixed["leftover_tags"][0]["fixed"], true, "{fixed}");
+    env.run_ok(&["doctor"]);
+    assert_eq!(register("r3").code, 0);
+
+    // A pushed one is published: reported, never deleted.
+    let origin = env.root.join("origin.git");
+    env.git_in(
+        &env.root,
+        &[
+            "init",
+            "-q",
+            "--bare",
+            "-b",
+            "main",
+            origin.to_str().unwrap(),
+        ],
+    );
+    env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
+    env.git(&["push", "-q", "-u", "origin", "main", "--tags"]);
+    env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let out = env.run_err(1, &["doctor", "--fix"]);
+    assert!(
+        out.stdout.contains("left alone (published)"),
+        "{}",
+        out.stdout
+    );
+    assert!(env.git(&["tag", "--list", "churn@v2"]).contains("churn@v2"));
+    let out = register("r3");
+    assert!(
+        out.code == 2 && out.stderr.contains("it was pushed"),
+        "{}",
+        out.stderr
+    );
+}
