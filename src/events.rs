@@ -111,6 +111,10 @@ pub struct Event {
     pub pr: Option<u64>,
     pub experiment: Option<String>,
     pub run: Option<String>,
+    /// For an `edit`: the fields of the file it changed (`artifact.uri`,
+    /// `metrics.accuracy`); null for other events.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
 }
 
 impl Event {
@@ -129,7 +133,14 @@ impl Event {
             pr: None,
             experiment: None,
             run: None,
+            fields: None,
         }
+    }
+
+    /// An edit's changed fields (see [`changed_fields`]).
+    pub fn fields(mut self, fields: Vec<String>) -> Event {
+        self.fields = Some(fields);
+        self
     }
 
     pub fn model(mut self, model: &str) -> Event {
@@ -184,7 +195,7 @@ impl Event {
             .previous
             .map(|p| format!(" (was v{p})"))
             .unwrap_or_default();
-        match self.event {
+        let text = match self.event {
             EventKind::Promote => format!(
                 "promote {model} {} to {}{was}",
                 v(self.version),
@@ -235,6 +246,10 @@ impl Event {
             _ => format!("{} {model} {}", self.event.as_str(), v(self.version))
                 .trim_end()
                 .to_owned(),
+        };
+        match &self.fields {
+            Some(fields) if !fields.is_empty() => format!("{text} ({})", fields.join(", ")),
+            _ => text,
         }
     }
 }
@@ -307,6 +322,7 @@ pub fn diff_events(
                 events.push(Event::new(kind));
             }
             Ok(Some(crate::registry::FileKind::Run { experiment, run })) => {
+                let mut edited = None;
                 // Runs are part of the audit: a new one is logged; editing
                 // or removing one is an event too (the gate refuses it for
                 // a run a version was registered from).
@@ -319,6 +335,10 @@ pub fn diff_events(
                             |s: &Snapshot<'_>| s.run(&experiment, &run).ok().map(|l| l.value);
                         match (before.and_then(read), read(after)) {
                             (Some(old), Some(new)) if old == new => continue,
+                            (Some(old), Some(new)) => {
+                                edited = Some(changed_fields(&old, &new, &[]));
+                                EventKind::Edit
+                            }
                             _ => EventKind::Edit,
                         }
                     }
@@ -328,6 +348,7 @@ pub fn diff_events(
                 let mut e = Event::new(kind);
                 e.experiment = Some(experiment);
                 e.run = Some(run);
+                e.fields = edited.take();
                 events.push(e);
             }
             Ok(Some(crate::registry::FileKind::Model { model })) => {
@@ -364,12 +385,12 @@ pub fn version_events(
         (Some(old), Some(new)) => {
             let mut out = Vec::new();
             if old.status != new.status {
-                out.push(base(match new.status {
-                    VersionStatus::Deprecated => EventKind::Deprecate,
-                    VersionStatus::Archived => EventKind::Archive,
+                out.push(match new.status {
+                    VersionStatus::Deprecated => base(EventKind::Deprecate),
+                    VersionStatus::Archived => base(EventKind::Archive),
                     // Back to active is not an event regent makes.
-                    VersionStatus::Active => EventKind::Edit,
-                }));
+                    VersionStatus::Active => base(EventKind::Edit).fields(vec!["status".into()]),
+                });
             }
             if old.tags != new.tags {
                 out.push(base(EventKind::Tag));
@@ -378,11 +399,45 @@ pub fn version_events(
                 out.push(base(EventKind::Describe));
             }
             if frozen_fields_differ(old, new) {
-                out.push(base(EventKind::Edit));
+                let fields = changed_fields(
+                    old,
+                    new,
+                    &["status", "status_reason", "tags", "description"],
+                );
+                out.push(base(EventKind::Edit).fields(fields));
             }
             out
         }
     }
+}
+
+/// The fields that differ between two versions of a file, outside
+/// `ignore`: top-level keys, and one level down in mappings
+/// (`metrics.accuracy`, `artifact.uri`), sorted.
+pub fn changed_fields<T: Serialize>(old: &T, new: &T, ignore: &[&str]) -> Vec<String> {
+    let (Ok(serde_json::Value::Object(old)), Ok(serde_json::Value::Object(new))) =
+        (serde_json::to_value(old), serde_json::to_value(new))
+    else {
+        return Vec::new();
+    };
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut out = Vec::new();
+    for key in keys.into_iter().filter(|k| !ignore.contains(&k.as_str())) {
+        match (old.get(key), new.get(key)) {
+            (a, b) if a == b => {}
+            (Some(serde_json::Value::Object(a)), Some(serde_json::Value::Object(b))) => {
+                let inner: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+                out.extend(
+                    inner
+                        .into_iter()
+                        .filter(|k| a.get(*k) != b.get(*k))
+                        .map(|k| format!("{key}.{k}")),
+                );
+            }
+            _ => out.push(key.clone()),
+        }
+    }
+    out
 }
 
 /// Whether a version changed where it is frozen at registration: anything
@@ -453,7 +508,15 @@ pub fn model_events(model: &str, old: Option<&ModelFile>, new: Option<&ModelFile
         // creation time are not.
         let frozen = |m: &ModelFile| (m.name.clone(), m.created_at.clone());
         if frozen(o) != frozen(n) {
-            out.push(Event::new(EventKind::Edit).model(model));
+            let fields = [
+                ("name", o.name != n.name),
+                ("created_at", o.created_at != n.created_at),
+            ]
+            .into_iter()
+            .filter(|(_, differs)| *differs)
+            .map(|(field, _)| field.to_owned())
+            .collect();
+            out.push(Event::new(EventKind::Edit).model(model).fields(fields));
         }
     }
     if old.is_some() && new.is_none() {

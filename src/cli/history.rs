@@ -138,7 +138,12 @@ fn print_events(ctx: &Ctx, events: &[Event]) -> CliResult {
                     .replace('T', " ")
                     .trim_end_matches('Z')
                     .to_owned(),
-                e.event.as_str().to_owned(),
+                match &e.fields {
+                    Some(fields) if !fields.is_empty() => {
+                        format!("{} ({})", e.event.as_str(), fields.join(", "))
+                    }
+                    _ => e.event.as_str().to_owned(),
+                },
                 model,
                 e.version.map(|v| format!("v{v}")).unwrap_or_default(),
                 target,
@@ -162,7 +167,7 @@ fn print_events(ctx: &Ctx, events: &[Event]) -> CliResult {
 
 /// RFC 4180 CSV with the fields of `history --json`.
 fn write_csv(out: &mut dyn Write, events: &[Event]) -> std::io::Result<()> {
-    const COLUMNS: [&str; 13] = [
+    const COLUMNS: [&str; 14] = [
         "event",
         "model",
         "version",
@@ -176,6 +181,7 @@ fn write_csv(out: &mut dyn Write, events: &[Event]) -> std::io::Result<()> {
         "pr",
         "experiment",
         "run",
+        "fields",
     ];
     writeln!(out, "{}", COLUMNS.join(","))?;
     for event in events {
@@ -185,6 +191,14 @@ fn write_csv(out: &mut dyn Write, events: &[Event]) -> std::io::Result<()> {
             .map(|c| match &value[*c] {
                 serde_json::Value::Null => String::new(),
                 serde_json::Value::String(s) => csv_field(s),
+                // An edit's fields, space-separated (field names hold no spaces).
+                serde_json::Value::Array(items) => csv_field(
+                    &items
+                        .iter()
+                        .filter_map(|i| i.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                ),
                 other => csv_field(&other.to_string()),
             })
             .collect();

@@ -74,7 +74,7 @@ fn history_lists_events_oldest_first() {
         last,
         json!({"event": "rollback", "model": "churn", "version": 1, "stage": "production", "alias": null,
                "previous": 2, "actor": "tester", "time": "2026-03-03T11:00:00Z", "via": "regent", "pr": null,
-               "experiment": null, "run": null})
+               "experiment": null, "run": null, "fields": null})
     );
     // The whole registry's history starts with init.
     let all = env.json(&["history"]);
@@ -138,7 +138,7 @@ fn history_shows_hand_edits_as_manual_events() {
     );
     // The human table marks them.
     let table = env.run_ok(&["history", "churn"]);
-    assert!(table.contains("edit      churn  v1"), "{table}");
+    assert!(table.contains("edit (artifact.uri)  churn  v1"), "{table}");
     assert!(table.lines().last().unwrap().contains("manual"), "{table}");
 }
 
@@ -150,12 +150,12 @@ fn history_as_csv() {
     let mut lines = out.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "event,model,version,stage,alias,previous,actor,commit,time,via,pr,experiment,run"
+        "event,model,version,stage,alias,previous,actor,commit,time,via,pr,experiment,run,fields"
     );
     let first = lines.next().unwrap();
     assert!(first.starts_with("register,churn,1,,,,tester,"), "{first}");
     assert!(
-        first.ends_with(",2026-03-01T09:00:00Z,regent,,,"),
+        first.ends_with(",2026-03-01T09:00:00Z,regent,,,,"),
         "{first}"
     );
     assert_eq!(out.lines().count(), 6);

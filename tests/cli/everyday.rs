@@ -356,3 +356,61 @@ fn tags_left_behind_by_git_reset_are_diagnosed_and_fixed() {
         out.stderr
     );
 }
+
+/// A manual edit says which fields it changed, in every output of `history`.
+#[test]
+fn history_says_what_a_manual_edit_changed() {
+    let env = governed();
+    env.run_ok(&[
+        "register",
+        "churn",
+        "--artifact",
+        "s3://m/1",
+        "--run",
+        "churn-exp/r1",
+    ]);
+    let path = "models/churn/versions/1.yaml";
+    env.write(
+        path,
+        env.read(path)
+            .replace("s3://m/1", "s3://m/other")
+            .replace("accuracy: 0.91", "accuracy: 0.99"),
+    );
+    env.commit_all("hand edit");
+    let events = env.json(&["history", "churn"]);
+    let edit = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "edit")
+        .expect("the edit is in history");
+    assert_eq!(
+        edit["fields"],
+        serde_json::json!(["artifact.uri", "metrics.accuracy"]),
+        "{edit}"
+    );
+    assert_eq!(edit["via"], "manual");
+    let register = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "register")
+        .unwrap();
+    assert!(register["fields"].is_null(), "{register}");
+    let human = env.run_ok(&["history", "churn"]);
+    assert!(
+        human.contains("edit (artifact.uri, metrics.accuracy)"),
+        "{human}"
+    );
+    let csv = env.run_ok(&["history", "churn", "--format", "csv"]);
+    assert!(csv.lines().next().unwrap().ends_with(",fields"), "{csv}");
+    assert!(csv.contains("artifact.uri metrics.accuracy"), "{csv}");
+    // The gate names them too.
+    let out = env.run_err(1, &["check", "--base", "HEAD~1"]);
+    assert!(
+        out.stdout.contains("artifact.uri"),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+}
