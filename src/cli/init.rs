@@ -109,7 +109,8 @@ fn init_in(
         .transpose()?;
 
     let config = Config::new(&stages);
-    let yaml = to_yaml("regent", &config).map_err(|e| CliError::error(e.to_string()))?;
+    let mut yaml = to_yaml("regent", &config).map_err(|e| CliError::error(e.to_string()))?;
+    yaml.push_str(&example_policy(&stages));
     let mut changes = vec![Change {
         path: Layout::CONFIG.into(),
         content: Some(yaml.into_bytes()),
@@ -196,6 +197,44 @@ fn init_in(
         )),
     }
     Ok(())
+}
+
+/// A commented example of the policy, appended to a new `regent.yaml`: a new
+/// user sees what can be said without opening the README. Comments only, so
+/// the file means exactly the stages given. The example itself is valid (a
+/// test uncomments it).
+fn example_policy(stages: &[String]) -> String {
+    let Some(last) = stages.last() else {
+        return String::new();
+    };
+    let requires = match stages.len() {
+        1 => String::new(),
+        n => format!(
+            "#   {:<30}# it must have held that stage first\n",
+            format!("requires: [{}]", stages[n - 2])
+        ),
+    };
+    format!(
+        "\n\
+# The policy, as strict as you need it (README: \"The policy\"). For example,
+# to govern {last}, replace `- name: {last}` above with:
+#
+# - name: {last}
+{requires}\
+#   approvals: 1                  # one approval by someone listed in approvers
+#   approvers: [alice, \"@acme/ml-leads\"]
+#   direct: false                 # changed only through a pull request
+#   gates:
+#     - {{metric: accuracy, min: 0.9}}
+#     - {{metric: accuracy, max_regression: 0.01}}
+#
+# aliases:                        # protected aliases; others are free
+#   champion: {{approvals: 1, approvers: [alice]}}
+# policy_owners: [alice]          # whose approval a change to this file needs
+# artifacts:
+#   root: s3://my-bucket/regent   # where a local --artifact is uploaded
+"
+    )
 }
 
 fn check_stages(stages: &[String]) -> CliResult<Vec<String>> {

@@ -414,3 +414,28 @@ fn history_says_what_a_manual_edit_changed() {
         out.stderr
     );
 }
+
+/// `regent init` writes a commented example of the policy; the file means
+/// only the stages given, and the example, uncommented, is a valid policy.
+#[test]
+fn init_writes_a_commented_example_policy() {
+    let env = TestEnv::new();
+    env.run_ok(&["init", "--stages", "dev,qa,prod"]);
+    let written = env.read("regent.yaml");
+    assert!(
+        written.contains("# - name: prod\n#   requires: [qa]"),
+        "{written}"
+    );
+    assert!(written.contains("# aliases:"), "{written}");
+    env.run_ok(&["validate"]);
+    let example: String = written
+        .lines()
+        .skip_while(|l| !l.starts_with("# - name: prod"))
+        .map(|l| l.strip_prefix("# ").or(l.strip_prefix("#")).unwrap_or(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let policy = format!("registry: 1\nstages:\n- name: dev\n- name: qa\n{example}");
+    env.write("regent.yaml", &policy);
+    let out = env.run(&["validate"]);
+    assert_eq!(out.code, 0, "{policy}\n{}{}", out.stdout, out.stderr);
+}
