@@ -153,7 +153,7 @@ fn count_nodes(text: &str) -> Result<(), YamlError> {
                     "recursion limit exceeded" => {
                         "nesting is too deep (more than 128 levels)".into()
                     }
-                    info => format!("invalid YAML: {info}"),
+                    info => format!("invalid YAML: {}", strip_positions(info)),
                 };
                 return Err(at(mark, message));
             }
@@ -298,11 +298,10 @@ fn syntax_error(e: serde_yaml::Error, text: &str) -> YamlError {
             column,
         };
     }
-    // The position is printed separately, as file:line:column.
-    let at = format!(" at line {line} column {column}");
-    if let Some(i) = message.find(&at) {
-        message.replace_range(i..i + at.len(), "");
-    }
+    // The position is printed separately, as file:line:column; libyaml's
+    // context mark ("while parsing a flow sequence at line 4 column 9")
+    // would be a second one.
+    message = strip_positions(&message);
     message = match message.as_str() {
         "repetition limit exceeded" => {
             "too many alias expansions (a YAML alias bomb?); registry files need no aliases".into()
@@ -584,4 +583,13 @@ mod tests {
             "a numeric-looking string stays a string: {text}"
         );
     }
+}
+
+/// A YAML error message without its ` at line N column M` marks: the
+/// position is shown once, as `file:line:column`.
+fn strip_positions(message: &str) -> String {
+    static MARK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    MARK.get_or_init(|| regex::Regex::new(r" at line \d+ column \d+").expect("a valid regex"))
+        .replace_all(message, "")
+        .into_owned()
 }

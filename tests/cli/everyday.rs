@@ -439,3 +439,41 @@ fn init_writes_a_commented_example_policy() {
     let out = env.run(&["validate"]);
     assert_eq!(out.code, 0, "{policy}\n{}{}", out.stdout, out.stderr);
 }
+
+/// Problems in files are in plain words, at one position, with the likely
+/// key for a misspelt one.
+#[test]
+fn file_problems_speak_plainly() {
+    let env = TestEnv::with_registry();
+    env.write(
+        "regent.yaml",
+        "registry: 1\nstages:\n- name: staging\n  aprovals: 1\n  gates:\n  - {metric: accuracy}\n- name: Prod\naliases:\n  Champ: {approvals: 1}\n",
+    );
+    env.write("models/m/model.yaml", "name: m\nstage: {}\n");
+    let out = env.run_err(1, &["validate"]);
+    let expected = [
+        "regent.yaml:4:3: unknown key `aprovals`: did you mean `approvals`?",
+        "regent.yaml:6:5: a gate needs `min`, `max` or `max_regression` besides its `metric`",
+        "regent.yaml:7:9: invalid stage name \"Prod\": it starts with `P`",
+        "regent.yaml:9:3: invalid alias name \"Champ\"",
+        "models/m/model.yaml:2:1: unknown key `stage`: did you mean `stages`?",
+    ];
+    for line in expected {
+        assert!(out.stdout.contains(line), "{line:?} in:\n{}", out.stdout);
+    }
+    for jargon in ["anyOf", "^[a-z]", "is not valid under", "does not match \""] {
+        assert!(
+            !out.stdout.contains(jargon),
+            "{jargon:?} in:\n{}",
+            out.stdout
+        );
+    }
+    env.write("regent.yaml", "registry: 1\nstages:\n- name: [x\n");
+    let out = env.run_err(1, &["validate"]);
+    let line = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("regent.yaml:"))
+        .unwrap();
+    assert!(!line.contains(" at line "), "one position only: {line}");
+}

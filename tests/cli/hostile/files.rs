@@ -144,7 +144,7 @@ fn bad_version_numbers_in_version_files_are_refused_at_the_value() {
         ),
         (
             corpus!("fractional.version.yaml"),
-            "1.5 is not of type \"integer\"",
+            "expected an integer, found the number 1.5",
         ),
         (
             corpus!("zero.version.yaml"),
@@ -156,7 +156,7 @@ fn bad_version_numbers_in_version_files_are_refused_at_the_value() {
         ),
         (
             corpus!("string.version.yaml"),
-            "\"1\" is not of type \"integer\"",
+            "expected an integer, found the string \"1\"",
         ),
     ];
     for (bytes, message) in cases {

@@ -2,6 +2,8 @@
 //! compiled at most once per process (lazily: a command that reads only run
 //! files never compiles the others).
 
+mod words;
+
 use std::sync::OnceLock;
 
 /// A schema violation: where (a JSON pointer) and what.
@@ -25,7 +27,7 @@ macro_rules! embedded {
     ($name:literal) => {
         Embedded {
             name: $name,
-            source: include_str!(concat!("../schemas/", $name, ".schema.json")),
+            source: include_str!(concat!("../../schemas/", $name, ".schema.json")),
             compiled: OnceLock::new(),
         }
     };
@@ -92,17 +94,25 @@ pub fn validate(name: &str, instance: &serde_json::Value) -> Vec<Violation> {
     if validator.is_valid(instance) {
         return Vec::new();
     }
+    let schema = find(name)
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e.source).ok())
+        .unwrap_or_default();
     let mut out = Vec::new();
     for error in validator.iter_errors(instance) {
         let pointer = error.instance_path().to_string();
         match error.kind() {
             jsonschema::error::ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let allowed = words::allowed_keys(&schema, &error.schema_path().to_string());
                 for key in unexpected {
+                    let suggestion =
+                        crate::suggest::did_you_mean(key, allowed.iter().map(String::as_str))
+                            .map(|s| format!(": {s}"))
+                            .unwrap_or_default();
                     out.push(Violation {
                         pointer: pointer.clone(),
                         unknown_key: Some(key.clone()),
                         message: format!(
-                            "unknown key `{key}` (keys of your own must start with `x-`; `regent schema {name}` shows the allowed ones)"
+                            "unknown key `{key}`{suggestion} (keys of your own must start with `x-`; `regent schema {name}` shows the allowed ones)"
                         ),
                     });
                 }
@@ -112,10 +122,11 @@ pub fn validate(name: &str, instance: &serde_json::Value) -> Vec<Violation> {
                 unknown_key: None,
                 message: format!("missing required key {property}"),
             }),
-            _ => out.push(Violation {
+            kind => out.push(Violation {
+                message: words::describe(kind, error.instance(), &pointer)
+                    .unwrap_or_else(|| error.to_string()),
                 pointer,
                 unknown_key: None,
-                message: error.to_string(),
             }),
         }
     }
