@@ -409,6 +409,15 @@ fn to_json(
     })
 }
 
+/// A YAML error message without its ` at line N column M` marks: the
+/// position is shown once, as `file:line:column`.
+fn strip_positions(message: &str) -> String {
+    static MARK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    MARK.get_or_init(|| regex::Regex::new(r" at line \d+ column \d+").expect("a valid regex"))
+        .replace_all(message, "")
+        .into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -583,13 +592,4 @@ mod tests {
             "a numeric-looking string stays a string: {text}"
         );
     }
-}
-
-/// A YAML error message without its ` at line N column M` marks: the
-/// position is shown once, as `file:line:column`.
-fn strip_positions(message: &str) -> String {
-    static MARK: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    MARK.get_or_init(|| regex::Regex::new(r" at line \d+ column \d+").expect("a valid regex"))
-        .replace_all(message, "")
-        .into_owned()
 }
