@@ -168,3 +168,134 @@ fn a_bad_line_refuses_the_whole_batch_naming_it() {
     let out = env.run_err(2, &["run", "log", "--batch", batch.to_str().unwrap()]);
     assert!(out.stderr.contains("no runs in the batch"), "{out:?}");
 }
+
+/// `run capture` when training begins, one `--batch -` line at the end: the
+/// run records the code as it was at the start, not as it is at the end.
+#[test]
+fn a_line_records_the_source_and_environment_captured_when_training_began() {
+    let env = TestEnv::with_registry();
+    env.write("requirements.txt", "numpy==2.0\n");
+    env.write("train.py", "print('v1')\n");
+    env.commit_all("the code that trains");
+    let code_commit = env.head();
+    let state = env.state();
+    let captured = env
+        .regent()
+        .args(["run", "capture", "churn", "--json"])
+        .env("REGENT_NOW", "2026-01-01T00:00:00Z")
+        .output()
+        .unwrap();
+    assert!(captured.status.success(), "{captured:?}");
+    let captured: Value = serde_json::from_slice(&captured.stdout).unwrap();
+    // Nothing recorded yet.
+    assert_eq!(env.state(), state);
+    assert_eq!(captured["experiment"], "churn");
+    assert_eq!(captured["start"], "2026-01-01T00:00:00Z");
+    assert_eq!(captured["source"]["commit"], code_commit.as_str());
+    assert_eq!(captured["source"]["branch"], "main");
+    assert!(captured["source"].get("dirty").is_none(), "{captured}");
+    let requirements = captured["environment"]["lockfiles"]["requirements.txt"].clone();
+    assert!(requirements.as_str().unwrap().starts_with("sha256:"));
+    let name = captured["name"].as_str().unwrap().to_owned();
+    assert!(name.starts_with("20260101-000000-"), "{name}");
+
+    // Training: the code and its lock file change and are committed, and
+    // the working tree is dirty when the run is logged.
+    env.write("requirements.txt", "numpy==2.1\n");
+    env.write("train.py", "print('v2')\n");
+    env.commit_all("change the code while it trains");
+    env.write("train.py", "print('v3')\n");
+
+    let mut line = captured.clone();
+    line["metrics"] = serde_json::json!({"loss": [0.5, 0.25]});
+    line["status"] = "failed".into();
+    let mut cmd = env.regent();
+    cmd.args(["run", "log", "--batch", "-", "--json"])
+        .write_stdin(format!("{line}\n"));
+    let out = cmd.output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let logged: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = format!("churn/{name}");
+    assert_eq!(logged["runs"], serde_json::json!([id]));
+    let run = show(&env, &id);
+    assert_eq!(run["source"]["commit"], code_commit.as_str());
+    assert!(run["source"].get("dirty").is_none(), "{run}");
+    assert_eq!(run["start_time"], "2026-01-01T00:00:00Z");
+    assert_eq!(run["end_time"], "2026-01-02T03:04:05Z");
+    assert_eq!(run["status"], "failed");
+    assert_eq!(
+        run["environment"]["lockfiles"]["requirements.txt"],
+        requirements
+    );
+    // What the batch would have captured itself differs, so the test sees
+    // the captured values, not the batch's own.
+    let now: Value =
+        serde_json::from_str(&env.run_ok(&["run", "capture", "churn", "--json"])).unwrap();
+    assert_ne!(now["source"]["commit"], code_commit.as_str());
+    assert_eq!(now["source"]["dirty"], true);
+    assert_ne!(
+        now["environment"]["lockfiles"]["requirements.txt"],
+        requirements
+    );
+    env.run_ok(&["validate"]);
+
+    // A name is checked when captured: a taken one is refused before training.
+    let out = env.run_err(1, &["run", "capture", "churn", "--name", &name]);
+    assert!(out.stderr.contains("already exists"), "{out:?}");
+    let out = env.run_err(2, &["run", "capture", "churn", "--name", "a b"]);
+    assert!(out.stderr.contains("invalid run name"), "{out:?}");
+    let named: Value =
+        serde_json::from_str(&env.run_ok(&["run", "capture", "churn", "--name", "r2", "--json"]))
+            .unwrap();
+    assert_eq!(named["name"], "r2");
+}
+
+#[test]
+fn a_bad_source_or_environment_refuses_the_batch() {
+    let env = TestEnv::with_registry();
+    let unknown_commit = "a".repeat(40);
+    let cases = [
+        (
+            format!(r#"{{"experiment": "e", "source": {{"commit": "{unknown_commit}"}}}}"#),
+            format!("`source.commit` {unknown_commit} is not a commit of this repository"),
+        ),
+        (
+            r#"{"experiment": "e", "source": {"commit": "HEAD"}}"#.to_owned(),
+            "`source.commit` \"HEAD\" is not a full commit id".to_owned(),
+        ),
+        (
+            r#"{"experiment": "e", "source": {"sha": "x"}}"#.to_owned(),
+            "unknown key `source.sha`".to_owned(),
+        ),
+        (
+            r#"{"experiment": "e", "source": {"dirty": "yes"}}"#.to_owned(),
+            "`source.dirty` must be true or false".to_owned(),
+        ),
+        (
+            r#"{"experiment": "e", "source": "main"}"#.to_owned(),
+            "`source` must be an object".to_owned(),
+        ),
+        (
+            r#"{"experiment": "e", "environment": {"lockfiles": {"uv.lock": "md5:0"}}}"#.to_owned(),
+            "`environment.lockfiles.uv.lock` must be a digest".to_owned(),
+        ),
+        (
+            r#"{"experiment": "e", "environment": {"python": "3.11"}}"#.to_owned(),
+            "unknown key `environment.python`".to_owned(),
+        ),
+    ];
+    for (bad, expected) in cases {
+        let state = env.state();
+        let mut cmd = env.regent();
+        cmd.args(["run", "log", "--batch", "-"])
+            .write_stdin(format!("{{\"experiment\": \"e\"}}\n{bad}\n"));
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {stderr}");
+        assert!(
+            stderr.contains(&format!("<stdin>:2: {expected}")),
+            "{bad}: expected {expected:?} in {stderr}"
+        );
+        assert_eq!(env.state(), state, "{bad}");
+    }
+}

@@ -3,11 +3,16 @@
 //! Each line is one run as a JSON object. Every line is read and checked
 //! before anything is written: a bad line refuses the whole batch, naming
 //! the file, the line and what is wrong, and nothing is committed.
+//!
+//! A line may carry the `source` and `environment` that `run capture`
+//! printed when its training began (a script that logs once, at the end):
+//! they replace what the batch captures now, and a source commit must be
+//! one of this repository's.
 
 use crate::cli::{CliError, CliResult, CommitArgs, Ctx};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
-use crate::registry::{Layout, RunFile, RunStatus, to_yaml};
+use crate::registry::{Layout, RunEnvironment, RunFile, RunSource, RunStatus, to_yaml};
 use crate::runs;
 use crate::snapshot::Snapshot;
 use crate::workspace::{Change, CommitMessage, Prepared};
@@ -16,7 +21,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 /// The keys a batch line may have.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "experiment",
     "name",
     "params",
@@ -27,6 +32,8 @@ const KEYS: [&str; 10] = [
     "start",
     "end",
     "artifacts",
+    "source",
+    "environment",
 ];
 
 /// One line of the batch, read and checked; its name is given or generated
@@ -59,6 +66,12 @@ pub(super) fn log_batch(
     let mut lines = read_lines(file, &shown, &base, now)?;
     if lines.is_empty() {
         return Err(CliError::error(format!("{shown}: no runs in the batch")));
+    }
+    for line in &lines {
+        check_source_commit(&repo, line).map_err(|e| {
+            CliError::error(format!("{shown}:{}: {e}", line.number))
+                .hint("`source` is what `regent run capture` printed in this repository")
+        })?;
     }
     // Every line is valid: now store its local artifacts (before the lock
     // and the commit, like `run log`).
@@ -288,6 +301,12 @@ fn read_run(
         }
     }
     let mut record = base.clone();
+    if let Some(value) = map.get("source") {
+        record.source = Some(read_source(value)?);
+    }
+    if let Some(value) = map.get("environment") {
+        record.environment = read_environment(value)?;
+    }
     record.experiment = experiment;
     record.status = status;
     record.start_time = crate::time::format(start);
@@ -303,4 +322,134 @@ fn read_run(
         record,
         artifacts,
     })
+}
+
+/// A line's `source`, as `run capture` prints it: {"commit"?, "branch"?,
+/// "dirty"?, "remote"?}. The commit's existence is checked with the repository.
+fn read_source(value: &serde_json::Value) -> Result<RunSource, String> {
+    const SOURCE_KEYS: [&str; 4] = ["commit", "branch", "dirty", "remote"];
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "`source` must be an object ({}), not {value}",
+            SOURCE_KEYS.join(", ")
+        ));
+    };
+    if let Some(key) = map.keys().find(|k| !SOURCE_KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown key `source.{key}`; a source takes {}",
+            SOURCE_KEYS.join(", ")
+        ));
+    }
+    let text = |key: &str| -> Result<Option<String>, String> {
+        match map.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`source.{key}` must be a string, not {other}")),
+        }
+    };
+    let commit = text("commit")?;
+    if let Some(commit) = &commit
+        && !(matches!(commit.len(), 40 | 64)
+            && commit
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err(format!(
+            "`source.commit` {commit:?} is not a full commit id (40 or 64 lowercase hex digits)"
+        ));
+    }
+    let dirty = match map.get("dirty") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(other) => return Err(format!("`source.dirty` must be true or false, not {other}")),
+    };
+    Ok(RunSource {
+        commit,
+        branch: text("branch")?,
+        dirty,
+        remote: text("remote")?.map(|r| crate::git::strip_credentials(&r)),
+        extensions: Default::default(),
+    })
+}
+
+/// A line's `environment`, as `run capture` prints it: {"lockfiles"?:
+/// {name: "sha256:…"}, "interpreter"?}; null for none.
+fn read_environment(value: &serde_json::Value) -> Result<Option<RunEnvironment>, String> {
+    let map = match value {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "`environment` must be an object (lockfiles, interpreter), not {other}"
+            ));
+        }
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "lockfiles" | "interpreter"))
+    {
+        return Err(format!(
+            "unknown key `environment.{key}`; an environment takes lockfiles, interpreter"
+        ));
+    }
+    let mut lockfiles = std::collections::BTreeMap::new();
+    match map.get("lockfiles") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(given)) => {
+            for (name, digest) in given {
+                match digest.as_str() {
+                    Some(d) if crate::artifacts::Digest::parse(d).is_some() => {
+                        lockfiles.insert(name.clone(), d.to_owned());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`environment.lockfiles.{name}` must be a digest sha256:<64 hex digits>, not {digest}"
+                        ));
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "`environment.lockfiles` must be an object of file name to digest, not {other}"
+            ));
+        }
+    }
+    let interpreter = match map.get("interpreter") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`environment.interpreter` must be a string, not {other}"
+            ));
+        }
+    };
+    Ok(
+        (!lockfiles.is_empty() || interpreter.is_some()).then(|| RunEnvironment {
+            lockfiles,
+            interpreter,
+            extensions: Default::default(),
+        }),
+    )
+}
+
+/// A line's source commit, when it names one, is a commit of this repository.
+fn check_source_commit(repo: &crate::git::Repo, line: &Line) -> Result<(), String> {
+    let Some(commit) = line
+        .record
+        .source
+        .as_ref()
+        .and_then(|s| s.commit.as_deref())
+    else {
+        return Ok(());
+    };
+    let found = git2::Oid::from_str(commit)
+        .ok()
+        .and_then(|oid| repo.repo.find_commit(oid).ok());
+    match found {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "`source.commit` {commit} is not a commit of this repository"
+        )),
+    }
 }
