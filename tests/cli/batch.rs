@@ -299,3 +299,99 @@ fn a_bad_source_or_environment_refuses_the_batch() {
         assert_eq!(env.state(), state, "{bad}");
     }
 }
+
+/// `{"path", "name"}` records an artifact under a name other than its base
+/// name (a script's `outputs/` folder as `model`); names must still differ.
+#[test]
+fn a_line_names_its_artifacts() {
+    let env = TestEnv::with_registry();
+    let store = env.root.join("store");
+    env.write("out/a/model.pkl", "first");
+    env.write("out/b/model.pkl", "second");
+    env.write("out/folder/weights.bin", "w");
+    let log = |line: &str, code: i32| {
+        let mut cmd = env.regent();
+        cmd.args(["run", "log", "--batch", "-"])
+            .env("REGENT_ARTIFACT_ROOT", &store)
+            .write_stdin(format!("{line}\n"));
+        let out = cmd.output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{line}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    log(
+        r#"{"experiment": "e", "name": "r", "artifacts": [{"path": "out/a/model.pkl", "name": "first.pkl"}, "out/b/model.pkl", {"path": "out/folder", "name": "model"}, {"path": "s3://bucket/x", "name": "remote"}]}"#,
+        0,
+    );
+    let run = show(&env, "e/r");
+    let names: Vec<&str> = run["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["first.pkl", "model.pkl", "model", "remote"],
+        "{run}"
+    );
+    assert_eq!(run["artifacts"][2]["kind"], "folder");
+    assert_eq!(run["artifacts"][3]["uri"], "s3://bucket/x");
+    // Found by the name given: the file, and a file inside the named folder.
+    let dest = env.root.join("got");
+    env.run_ok(&["artifact", "get", "e/r:first.pkl", dest.to_str().unwrap()]);
+    assert_eq!(std::fs::read_to_string(&dest).unwrap(), "first");
+    let inner = env.root.join("inner");
+    env.run_ok(&[
+        "artifact",
+        "get",
+        "e/r:model/weights.bin",
+        inner.to_str().unwrap(),
+    ]);
+    assert_eq!(std::fs::read_to_string(&inner).unwrap(), "w");
+
+    let state = env.state();
+    for (line, expected) in [
+        (
+            r#"{"experiment": "e", "artifacts": [{"path": "out/a/model.pkl", "name": "m"}, {"path": "out/b/model.pkl", "name": "m"}]}"#,
+            "artifacts out/a/model.pkl and out/b/model.pkl are both named \"m\"",
+        ),
+        (
+            r#"{"experiment": "e", "artifacts": [{"path": "out/a/model.pkl", "name": "model.pkl"}, "out/b/model.pkl"]}"#,
+            "are both named \"model.pkl\"",
+        ),
+        (
+            r#"{"experiment": "e", "artifacts": [{"path": "out/a/model.pkl", "name": "a/b"}]}"#,
+            "the name \"a/b\" is not a file name",
+        ),
+        (
+            r#"{"experiment": "e", "artifacts": [{"path": "out/a/model.pkl", "name": ".."}]}"#,
+            "the name \"..\" is not a file name",
+        ),
+        (
+            r#"{"experiment": "e", "artifacts": [{"name": "x"}]}"#,
+            "must be a path or URI string, or {\"path\": PATH_OR_URI, \"name\": NAME}",
+        ),
+    ] {
+        let stderr = log(line, 2);
+        assert!(stderr.contains(expected), "{line}: {stderr}");
+        assert_eq!(env.state(), state, "{line}");
+    }
+    let mut cmd = env.regent();
+    cmd.args(["run", "log", "--batch", "-", "--keep-local"])
+        .write_stdin(
+            r#"{"experiment": "e", "artifacts": [{"path": "out/a/model.pkl", "name": "m"}]}"#,
+        );
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("an artifact kept local is recorded by its path"),
+        "{out:?}"
+    );
+    assert_eq!(env.state(), state);
+}

@@ -42,8 +42,9 @@ struct Line {
     number: usize,
     name: Option<String>,
     record: RunFile,
-    /// The `artifacts` as given, stored once every line is read.
-    artifacts: Vec<String>,
+    /// The `artifacts` as given (path or URI, and the name to record it
+    /// under), stored once every line is read.
+    artifacts: Vec<(String, Option<String>)>,
 }
 
 pub(super) fn log_batch(
@@ -77,7 +78,11 @@ pub(super) fn log_batch(
     // and the commit, like `run log`).
     for line in &mut lines {
         let given = std::mem::take(&mut line.artifacts);
-        line.record.artifacts = crate::cli::artifact::for_run(ctx, &repo, &given, keep_local)
+        let named: Vec<(&str, Option<&str>)> = given
+            .iter()
+            .map(|(arg, name)| (arg.as_str(), name.as_deref()))
+            .collect();
+        line.record.artifacts = crate::cli::artifact::for_run_named(ctx, &repo, &named, keep_local)
             .map_err(|e| e.detail(format!("in {shown}:{}", line.number)))?;
         // A line's histories are in memory (a line is bounded like any
         // JSON file); the run file keeps them bounded all the same.
@@ -294,10 +299,7 @@ fn read_run(
             return Err("`artifacts` must be a list of paths or URIs".into());
         };
         for item in given {
-            let serde_json::Value::String(arg) = item else {
-                return Err(format!("artifact {item} must be a path or a URI string"));
-            };
-            artifacts.push(arg.clone());
+            artifacts.push(read_artifact(item)?);
         }
     }
     let mut record = base.clone();
@@ -322,6 +324,32 @@ fn read_run(
         record,
         artifacts,
     })
+}
+
+/// An entry of a line's `artifacts`: a path or URI, or `{"path": PATH_OR_URI,
+/// "name": NAME}` to record it under a name other than its base name.
+fn read_artifact(item: &serde_json::Value) -> Result<(String, Option<String>), String> {
+    let bad = || {
+        format!(
+            "artifact {item} must be a path or URI string, or {{\"path\": PATH_OR_URI, \"name\": NAME}}"
+        )
+    };
+    match item {
+        serde_json::Value::String(arg) => Ok((arg.clone(), None)),
+        serde_json::Value::Object(map) => {
+            if map.keys().any(|k| k != "path" && k != "name") {
+                return Err(bad());
+            }
+            let path = map.get("path").and_then(|p| p.as_str()).ok_or_else(bad)?;
+            let name = match map.get("name") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(n)) => Some(n.clone()),
+                Some(_) => return Err(bad()),
+            };
+            Ok((path.to_owned(), name))
+        }
+        _ => Err(bad()),
+    }
 }
 
 /// A line's `source`, as `run capture` prints it: {"commit"?, "branch"?,
