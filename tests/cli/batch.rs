@@ -70,10 +70,11 @@ fn a_batch_records_every_line_as_a_run_in_one_commit() {
     );
     env.run_ok(&["validate"]);
 
-    // Standard input, and names taken by then.
+    // Standard input, and names taken by then; empty objects are nothing.
     let mut cmd = env.regent();
-    cmd.args(["run", "log", "--batch", "-"])
-        .write_stdin("{\"experiment\": \"sweep\", \"name\": \"d\"}\n");
+    cmd.args(["run", "log", "--batch", "-"]).write_stdin(
+        "{\"experiment\": \"sweep\", \"name\": \"d\", \"params\": {}, \"metrics\": {}, \"tags\": {}}\n",
+    );
     cmd.assert().success();
     assert!(env.read(&run_file("sweep", "d")).contains("name: d"));
 }

@@ -273,11 +273,13 @@ fn read_run(
         (None, RunStatus::Running) => None,
         (None, _) => Some(now.max(start)),
     };
-    let params = match map.get("params") {
+    // An empty object is no params (a file must hold some; a line need not).
+    let given = |key: &str| map.get(key).filter(|v| !is_empty_object(v));
+    let params = match given("params") {
         None => Default::default(),
         Some(v) => runs::params_from(v, "params").map_err(|e| e.to_string())?,
     };
-    let (metrics, history) = match map.get("metrics") {
+    let (metrics, history) = match given("metrics") {
         None => Default::default(),
         Some(v) => runs::metrics_from(v, "metrics").map_err(|e| e.to_string())?,
     };
@@ -324,6 +326,10 @@ fn read_run(
         record,
         artifacts,
     })
+}
+
+fn is_empty_object(value: &serde_json::Value) -> bool {
+    value.as_object().is_some_and(serde_json::Map::is_empty)
 }
 
 /// An entry of a line's `artifacts`: a path or URI, or `{"path": PATH_OR_URI,
