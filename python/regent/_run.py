@@ -308,11 +308,10 @@ class Run:
                 for path, name in self._artifacts
             ],
         }
-        if self.source is None:
-            del line["source"]
         if self._note is not None:
             line["note"] = self._note
-        return line
+        # Only what there is: a short line for a short run.
+        return {k: v for k, v in line.items() if v not in (None, {}, [])}
 
     def _check_open(self):
         if self.status is not None:
