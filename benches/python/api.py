@@ -15,8 +15,9 @@ ways alternate run by run, so both see the same repository as it grows:
 - `regent run log`: the binary alone with the same data as flags, a params
   file and a metrics file (JSON) written beforehand, timed around the process.
 
-Prints a Markdown table (median and 90th percentile, milliseconds) and the
-split of the API's time. Standard library only; the package is imported
+Prints a Markdown table (median and 90th percentile, milliseconds): the
+API's whole run, split into its capture, its logging and its end, and `run
+log` alone. Standard library only; the package is imported
 from this checkout's python/ and runs the binary given (REGENT_BIN).
 """
 
@@ -75,7 +76,7 @@ def main():
         sys.path.insert(0, str(ROOT / "python"))
         import regent  # noqa: E402  (from this checkout, running REGENT_BIN)
 
-        api, api_logging, cli = [], [], []
+        api, api_capture, api_logging, api_end, cli = [], [], [], [], []
         for run in range(args.runs):
             # The Python API.
             artifact = work / f"api-{run}" / "model.bin"
@@ -89,8 +90,12 @@ def main():
                     handle.log_metric("loss", loss(step), step=step)
                 handle.log_metrics(final_metrics(run))
                 handle.log_artifact(artifact)
-                api_logging.append(time.perf_counter() - logging_started)
-            api.append(time.perf_counter() - started)
+                ending = time.perf_counter()
+            ended = time.perf_counter()
+            api.append(ended - started)
+            api_capture.append(logging_started - started)
+            api_logging.append(ending - logging_started)
+            api_end.append(ended - ending)
 
             # The binary alone, the same data from files and flags.
             folder = work / f"cli-{run}"
@@ -124,12 +129,16 @@ def main():
 
     print(f"{args.runs} runs each; {binary}; Python {sys.version.split()[0]}")
     print()
+    def row(what, values, processes):
+        print(f"| {what} | {1000 * statistics.median(values):.1f} ms | {ms(values, 0.9):.1f} ms | {processes} |")
+
     print("| per run | median | p90 | regent processes |")
     print("| --- | --- | --- | --- |")
-    print(f"| `regent.start_run` … end of `with` | {1000 * statistics.median(api):.1f} ms | {ms(api, 0.9):.1f} ms | 2 |")
-    print(f"| of which the `log_*` calls (1,000 `log_metric`) | {1000 * statistics.median(api_logging):.1f} ms | {ms(api_logging, 0.9):.1f} ms | 0 |")
-    print(f"| `regent run log` alone, same data | {1000 * statistics.median(cli):.1f} ms | {ms(cli, 0.9):.1f} ms | 1 |")
-
+    row("`regent.start_run` … end of `with`", api, 2)
+    row("… `start_run` (`regent run capture`)", api_capture, 1)
+    row("… the `log_*` calls (1,000 `log_metric`)", api_logging, 0)
+    row("… the end (`regent run log --batch -`)", api_end, 1)
+    row("`regent run log` alone, same data", cli, 1)
 
 if __name__ == "__main__":
     main()
