@@ -75,14 +75,42 @@ struct Local {
 /// input errors go (a store failing midway may leave some objects stored,
 /// which are harmless: content-addressed and not recorded).
 pub fn record(ctx: &Context<'_>, args: &[String]) -> Result<Vec<Recorded>, ArtifactError> {
+    let named: Vec<(&str, Option<&str>)> = args.iter().map(|a| (a.as_str(), None)).collect();
+    record_named(ctx, &named)
+}
+
+/// [`record`], where an argument may come with the name to record it under
+/// instead of its base name (a `--batch` line's `{"path", "name"}`).
+pub fn record_named(
+    ctx: &Context<'_>,
+    args: &[(&str, Option<&str>)],
+) -> Result<Vec<Recorded>, ArtifactError> {
     let mut out: Vec<Option<Recorded>> = Vec::with_capacity(args.len());
     let mut locals: Vec<(usize, Local)> = Vec::new();
-    for (i, arg) in args.iter().enumerate() {
+    // Every name given or taken so far, with its argument: names must differ.
+    let mut names: Vec<(String, String)> = Vec::new();
+    let mut claim = |name: &str, arg: &str| {
+        if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
+            return Err(ArtifactError::Invalid(format!(
+                "artifacts {first} and {arg} are both named {name:?}; a run's artifacts are \
+                 found by name, so rename one (or put both in one folder)"
+            )));
+        }
+        names.push((name.to_owned(), arg.to_owned()));
+        Ok(())
+    };
+    for (i, &(arg, name)) in args.iter().enumerate() {
+        if let Some(name) = name {
+            check_name(arg, name)?;
+        }
         if crate::runs::is_uri(arg) {
+            if let Some(name) = name {
+                claim(name, arg)?;
+            }
             out.push(Some(Recorded {
-                arg: arg.clone(),
-                name: None,
-                uri: Some(arg.clone()),
+                arg: arg.to_owned(),
+                name: name.map(str::to_owned),
+                uri: Some(arg.to_owned()),
                 local: None,
                 digest: None,
                 size: None,
@@ -91,14 +119,17 @@ pub fn record(ctx: &Context<'_>, args: &[String]) -> Result<Vec<Recorded>, Artif
             }));
             continue;
         }
-        let local = check_local(ctx.cwd, arg)?;
-        if let Some((_, first)) = locals.iter().find(|(_, l)| l.name == local.name) {
-            return Err(ArtifactError::Invalid(format!(
-                "artifacts {} and {} are both named {:?}; a run's artifacts are found by \
-                 name, so rename one (or put both in one folder)",
-                first.arg, local.arg, local.name
-            )));
+        let mut local = check_local(ctx.cwd, arg)?;
+        if let Some(name) = name {
+            if ctx.keep_local {
+                return Err(ArtifactError::Invalid(format!(
+                    "artifact {arg}: a name is given, but an artifact kept local is recorded \
+                     by its path; leave out the name or configure a store"
+                )));
+            }
+            local.name = name.to_owned();
         }
+        claim(&local.name, arg)?;
         out.push(None);
         locals.push((i, local));
     }
@@ -239,6 +270,26 @@ fn check_local(cwd: &Path, arg: &str) -> Result<Local, ArtifactError> {
         name,
         folder: meta.is_dir(),
     })
+}
+
+/// A name given for an artifact is one path component that `artifact get
+/// RUN:NAME[/PATH]` can find: not empty, `.` or `..`, without `/`, `\\` or
+/// control characters.
+fn check_name(arg: &str, name: &str) -> Result<(), ArtifactError> {
+    let bad = name.is_empty()
+        || name == "."
+        || name == ".."
+        || name.len() > 255
+        || name
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control());
+    if bad {
+        return Err(ArtifactError::Invalid(format!(
+            "artifact {arg}: the name {name:?} is not a file name (1 to 255 bytes, not `.` or \
+             `..`, without `/`, `\\` or control characters)"
+        )));
+    }
+    Ok(())
 }
 
 /// `local`'s path relative to the registry folder, `/`-separated; refused

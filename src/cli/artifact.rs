@@ -346,14 +346,14 @@ fn store_root(ctx: &Ctx, repo: &Repo) -> CliResult<Option<String>> {
 pub(super) fn record(
     ctx: &Ctx,
     repo: &Repo,
-    args: &[String],
+    args: &[(&str, Option<&str>)],
     keep_local: bool,
     expect: Option<Digest>,
 ) -> CliResult<Vec<Recorded>> {
     if args.is_empty() {
         return Ok(Vec::new());
     }
-    let any_local = args.iter().any(|a| !crate::runs::is_uri(a));
+    let any_local = args.iter().any(|(a, _)| !crate::runs::is_uri(a));
     let root = if any_local && !keep_local {
         store_root(ctx, repo)?
     } else {
@@ -369,7 +369,7 @@ pub(super) fn record(
         keep_local,
         expect,
     };
-    let recorded = record::record(&context, args)?;
+    let recorded = record::record_named(&context, args)?;
     for r in &recorded {
         let size = r.size.unwrap_or_default();
         match (&r.uri, &r.local) {
@@ -397,6 +397,17 @@ pub(crate) fn for_run(
     ctx: &Ctx,
     repo: &Repo,
     args: &[String],
+    keep_local: bool,
+) -> CliResult<Vec<RunArtifact>> {
+    let named: Vec<(&str, Option<&str>)> = args.iter().map(|a| (a.as_str(), None)).collect();
+    for_run_named(ctx, repo, &named, keep_local)
+}
+
+/// [`for_run`], where an artifact may come with the name to record it under.
+pub(crate) fn for_run_named(
+    ctx: &Ctx,
+    repo: &Repo,
+    args: &[(&str, Option<&str>)],
     keep_local: bool,
 ) -> CliResult<Vec<RunArtifact>> {
     Ok(record(ctx, repo, args, keep_local, None)?

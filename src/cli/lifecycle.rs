@@ -322,7 +322,7 @@ fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
     let recorded = super::artifact::record(
         ctx,
         &repo,
-        std::slice::from_ref(&args.artifact),
+        &[(args.artifact.as_str(), None)],
         args.keep_local,
         digest.and_then(crate::artifacts::Digest::parse),
     )?;

@@ -3,11 +3,16 @@
 //! Each line is one run as a JSON object. Every line is read and checked
 //! before anything is written: a bad line refuses the whole batch, naming
 //! the file, the line and what is wrong, and nothing is committed.
+//!
+//! A line may carry the `source` and `environment` that `run capture`
+//! printed when its training began (a script that logs once, at the end):
+//! they replace what the batch captures now, and a source commit must be
+//! one of this repository's.
 
 use crate::cli::{CliError, CliResult, CommitArgs, Ctx};
 use crate::names::{self, NameKind};
 use crate::output::{Format, write_json};
-use crate::registry::{Layout, RunFile, RunStatus, to_yaml};
+use crate::registry::{Layout, RunEnvironment, RunFile, RunSource, RunStatus, to_yaml};
 use crate::runs;
 use crate::snapshot::Snapshot;
 use crate::workspace::{Change, CommitMessage, Prepared};
@@ -16,7 +21,7 @@ use std::io::{BufRead, Write};
 use std::path::Path;
 
 /// The keys a batch line may have.
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 12] = [
     "experiment",
     "name",
     "params",
@@ -27,6 +32,8 @@ const KEYS: [&str; 10] = [
     "start",
     "end",
     "artifacts",
+    "source",
+    "environment",
 ];
 
 /// One line of the batch, read and checked; its name is given or generated
@@ -35,8 +42,9 @@ struct Line {
     number: usize,
     name: Option<String>,
     record: RunFile,
-    /// The `artifacts` as given, stored once every line is read.
-    artifacts: Vec<String>,
+    /// The `artifacts` as given (path or URI, and the name to record it
+    /// under), stored once every line is read.
+    artifacts: Vec<(String, Option<String>)>,
 }
 
 pub(super) fn log_batch(
@@ -60,11 +68,21 @@ pub(super) fn log_batch(
     if lines.is_empty() {
         return Err(CliError::error(format!("{shown}: no runs in the batch")));
     }
+    for line in &lines {
+        check_source_commit(&repo, line).map_err(|e| {
+            CliError::error(format!("{shown}:{}: {e}", line.number))
+                .hint("`source` is what `regent run capture` printed in this repository")
+        })?;
+    }
     // Every line is valid: now store its local artifacts (before the lock
     // and the commit, like `run log`).
     for line in &mut lines {
         let given = std::mem::take(&mut line.artifacts);
-        line.record.artifacts = crate::cli::artifact::for_run(ctx, &repo, &given, keep_local)
+        let named: Vec<(&str, Option<&str>)> = given
+            .iter()
+            .map(|(arg, name)| (arg.as_str(), name.as_deref()))
+            .collect();
+        line.record.artifacts = crate::cli::artifact::for_run_named(ctx, &repo, &named, keep_local)
             .map_err(|e| e.detail(format!("in {shown}:{}", line.number)))?;
         // A line's histories are in memory (a line is bounded like any
         // JSON file); the run file keeps them bounded all the same.
@@ -255,11 +273,13 @@ fn read_run(
         (None, RunStatus::Running) => None,
         (None, _) => Some(now.max(start)),
     };
-    let params = match map.get("params") {
+    // An empty object is no params (a file must hold some; a line need not).
+    let given = |key: &str| map.get(key).filter(|v| !is_empty_object(v));
+    let params = match given("params") {
         None => Default::default(),
         Some(v) => runs::params_from(v, "params").map_err(|e| e.to_string())?,
     };
-    let (metrics, history) = match map.get("metrics") {
+    let (metrics, history) = match given("metrics") {
         None => Default::default(),
         Some(v) => runs::metrics_from(v, "metrics").map_err(|e| e.to_string())?,
     };
@@ -281,13 +301,16 @@ fn read_run(
             return Err("`artifacts` must be a list of paths or URIs".into());
         };
         for item in given {
-            let serde_json::Value::String(arg) = item else {
-                return Err(format!("artifact {item} must be a path or a URI string"));
-            };
-            artifacts.push(arg.clone());
+            artifacts.push(read_artifact(item)?);
         }
     }
     let mut record = base.clone();
+    if let Some(value) = map.get("source") {
+        record.source = Some(read_source(value)?);
+    }
+    if let Some(value) = map.get("environment") {
+        record.environment = read_environment(value)?;
+    }
     record.experiment = experiment;
     record.status = status;
     record.start_time = crate::time::format(start);
@@ -303,4 +326,164 @@ fn read_run(
         record,
         artifacts,
     })
+}
+
+fn is_empty_object(value: &serde_json::Value) -> bool {
+    value.as_object().is_some_and(serde_json::Map::is_empty)
+}
+
+/// An entry of a line's `artifacts`: a path or URI, or `{"path": PATH_OR_URI,
+/// "name": NAME}` to record it under a name other than its base name.
+fn read_artifact(item: &serde_json::Value) -> Result<(String, Option<String>), String> {
+    let bad = || {
+        format!(
+            "artifact {item} must be a path or URI string, or {{\"path\": PATH_OR_URI, \"name\": NAME}}"
+        )
+    };
+    match item {
+        serde_json::Value::String(arg) => Ok((arg.clone(), None)),
+        serde_json::Value::Object(map) => {
+            if map.keys().any(|k| k != "path" && k != "name") {
+                return Err(bad());
+            }
+            let path = map.get("path").and_then(|p| p.as_str()).ok_or_else(bad)?;
+            let name = match map.get("name") {
+                None | Some(serde_json::Value::Null) => None,
+                Some(serde_json::Value::String(n)) => Some(n.clone()),
+                Some(_) => return Err(bad()),
+            };
+            Ok((path.to_owned(), name))
+        }
+        _ => Err(bad()),
+    }
+}
+
+/// A line's `source`, as `run capture` prints it: {"commit"?, "branch"?,
+/// "dirty"?, "remote"?}. The commit's existence is checked with the repository.
+fn read_source(value: &serde_json::Value) -> Result<RunSource, String> {
+    const SOURCE_KEYS: [&str; 4] = ["commit", "branch", "dirty", "remote"];
+    let serde_json::Value::Object(map) = value else {
+        return Err(format!(
+            "`source` must be an object ({}), not {value}",
+            SOURCE_KEYS.join(", ")
+        ));
+    };
+    if let Some(key) = map.keys().find(|k| !SOURCE_KEYS.contains(&k.as_str())) {
+        return Err(format!(
+            "unknown key `source.{key}`; a source takes {}",
+            SOURCE_KEYS.join(", ")
+        ));
+    }
+    let text = |key: &str| -> Result<Option<String>, String> {
+        match map.get(key) {
+            None | Some(serde_json::Value::Null) => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(format!("`source.{key}` must be a string, not {other}")),
+        }
+    };
+    let commit = text("commit")?;
+    if let Some(commit) = &commit
+        && !(matches!(commit.len(), 40 | 64)
+            && commit
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    {
+        return Err(format!(
+            "`source.commit` {commit:?} is not a full commit id (40 or 64 lowercase hex digits)"
+        ));
+    }
+    let dirty = match map.get("dirty") {
+        None | Some(serde_json::Value::Null) => false,
+        Some(serde_json::Value::Bool(b)) => *b,
+        Some(other) => return Err(format!("`source.dirty` must be true or false, not {other}")),
+    };
+    Ok(RunSource {
+        commit,
+        branch: text("branch")?,
+        dirty,
+        remote: text("remote")?.map(|r| crate::git::strip_credentials(&r)),
+        extensions: Default::default(),
+    })
+}
+
+/// A line's `environment`, as `run capture` prints it: {"lockfiles"?:
+/// {name: "sha256:…"}, "interpreter"?}; null for none.
+fn read_environment(value: &serde_json::Value) -> Result<Option<RunEnvironment>, String> {
+    let map = match value {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Object(map) => map,
+        other => {
+            return Err(format!(
+                "`environment` must be an object (lockfiles, interpreter), not {other}"
+            ));
+        }
+    };
+    if let Some(key) = map
+        .keys()
+        .find(|k| !matches!(k.as_str(), "lockfiles" | "interpreter"))
+    {
+        return Err(format!(
+            "unknown key `environment.{key}`; an environment takes lockfiles, interpreter"
+        ));
+    }
+    let mut lockfiles = std::collections::BTreeMap::new();
+    match map.get("lockfiles") {
+        None | Some(serde_json::Value::Null) => {}
+        Some(serde_json::Value::Object(given)) => {
+            for (name, digest) in given {
+                match digest.as_str() {
+                    Some(d) if crate::artifacts::Digest::parse(d).is_some() => {
+                        lockfiles.insert(name.clone(), d.to_owned());
+                    }
+                    _ => {
+                        return Err(format!(
+                            "`environment.lockfiles.{name}` must be a digest sha256:<64 hex digits>, not {digest}"
+                        ));
+                    }
+                }
+            }
+        }
+        Some(other) => {
+            return Err(format!(
+                "`environment.lockfiles` must be an object of file name to digest, not {other}"
+            ));
+        }
+    }
+    let interpreter = match map.get("interpreter") {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`environment.interpreter` must be a string, not {other}"
+            ));
+        }
+    };
+    Ok(
+        (!lockfiles.is_empty() || interpreter.is_some()).then(|| RunEnvironment {
+            lockfiles,
+            interpreter,
+            extensions: Default::default(),
+        }),
+    )
+}
+
+/// A line's source commit, when it names one, is a commit of this repository.
+fn check_source_commit(repo: &crate::git::Repo, line: &Line) -> Result<(), String> {
+    let Some(commit) = line
+        .record
+        .source
+        .as_ref()
+        .and_then(|s| s.commit.as_deref())
+    else {
+        return Ok(());
+    };
+    let found = git2::Oid::from_str(commit)
+        .ok()
+        .and_then(|oid| repo.repo.find_commit(oid).ok());
+    match found {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "`source.commit` {commit} is not a commit of this repository"
+        )),
+    }
 }

@@ -1,9 +1,12 @@
-//! `regent run log | list | show | compare`: experiment runs. One module per
-//! command: `log` writes a run, `list` filters and sorts runs, `show` shows
-//! one or compares several.
+//! `regent run log | list | show | compare | start | update | end | capture`:
+//! experiment runs. One module per command: `log` writes a run (`batch`, a
+//! sweep of them), `list` filters and sorts runs, `show` shows one or
+//! compares several, `track` records one while it trains, `capture` says
+//! what a run started now would record.
 
 mod batch;
 mod bound;
+mod capture;
 mod list;
 mod log;
 mod show;
@@ -33,6 +36,9 @@ pub enum RunCommand {
     Update(UpdateArgs),
     /// End a running run (default status: finished), with what `update` takes.
     End(EndArgs),
+    /// Print what a run started now would record (name, start time, source,
+    /// environment) without recording anything, for a `--batch` line later.
+    Capture(CaptureArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,7 +48,8 @@ pub struct LogArgs {
     pub experiment: Option<String>,
     /// Record many runs in one commit from a JSON Lines file (`-`: standard
     /// input), a run per line: {"experiment", "name"?, "params"?, "metrics"?,
-    /// "tags"?, "note"?, "status"?, "start"?, "end"?, "artifacts"?}.
+    /// "tags"?, "note"?, "status"?, "start"?, "end"?, "artifacts"?,
+    /// "source"?, "environment"?}.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "experiment", "name", "params", "metrics", "params_file", "metrics_file",
         "artifacts", "tags", "note", "start", "end", "no_commit", "step",
@@ -81,6 +88,15 @@ pub struct StartArgs {
     pub data: UpdateData,
     #[command(flatten)]
     pub commit: CommitArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CaptureArgs {
+    /// The experiment the run will belong to.
+    pub experiment: String,
+    /// The run's name, refused now if taken (default: one generated now, not taken).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -245,6 +261,7 @@ pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
         RunCommand::Start(args) => track::start(ctx, args),
         RunCommand::Update(args) => track::update(ctx, args),
         RunCommand::End(args) => track::end(ctx, args),
+        RunCommand::Capture(args) => capture::capture(ctx, args),
     }
 }
 
