@@ -3,6 +3,7 @@
 //! Actions' checkout credentials work. Everything here is about repositories,
 //! nothing about what a registry means.
 
+mod code_commit;
 pub mod leftovers;
 mod status;
 

@@ -477,3 +477,84 @@ fn file_problems_speak_plainly() {
         .unwrap();
     assert!(!line.contains(" at line "), "one position only: {line}");
 }
+
+/// A run's source commit is the commit of the code: the last commit that
+/// changed anything outside the registry, not the previous run's registry
+/// commit; a monorepo's registry in a subfolder likewise.
+#[test]
+fn a_runs_source_is_the_commit_of_the_code() {
+    let env = TestEnv::with_registry();
+    env.write("train.py", "print('v1')\n");
+    env.commit_all("code v1");
+    let code = env.head();
+    for _ in 0..3 {
+        let run = env.json(&["run", "log", "e", "--metric", "a=1"]);
+        assert_eq!(run["source"]["commit"], code.as_str(), "{run}");
+    }
+    // A hand edit of the registry is not code either.
+    env.write("models/.keep", "");
+    env.commit_all("registry only");
+    let run = env.json(&["run", "log", "e", "--metric", "a=1"]);
+    assert_eq!(run["source"]["commit"], code.as_str(), "{run}");
+    // New code is the new source, remembered answers notwithstanding.
+    env.write("train.py", "print('v2')\n");
+    env.commit_all("code v2");
+    let code = env.head();
+    let run = env.json(&["run", "log", "e", "--metric", "a=1"]);
+    assert_eq!(run["source"]["commit"], code.as_str(), "{run}");
+    // Without the cache, the same answer by walking.
+    std::fs::remove_file(env.repo.join(".git/regent/code-commit")).unwrap();
+    let run = env.json(&["run", "log", "e", "--metric", "a=1"]);
+    assert_eq!(run["source"]["commit"], code.as_str(), "{run}");
+
+    // A registry in a subfolder: the code beside it counts, not its own files.
+    let mono = TestEnv::new();
+    mono.write("ml/train.py", "x\n");
+    mono.write("README.md", "x\n");
+    mono.commit_all("code");
+    mono.run_ok(&["init", "ml/registry"]);
+    let code = mono.git(&["rev-parse", "HEAD~1"]).trim().to_owned();
+    for _ in 0..2 {
+        let run = mono.json(&["-C", "ml/registry", "run", "log", "e", "--metric", "a=1"]);
+        assert_eq!(run["source"]["commit"], code.as_str(), "{run}");
+    }
+}
+
+/// `--where` with a namespace that does not exist, or a key no run has,
+/// warns with the likely field instead of silently finding nothing;
+/// `--sort` takes params (numbers as numbers) as well as metrics.
+#[test]
+fn run_list_names_the_likely_field_and_sorts_by_params() {
+    let env = TestEnv::with_registry();
+    for (name, lr, depth, acc) in [("a", "0.01", "10", "0.91"), ("b", "0.1", "9", "0.85"), ("c", "0.001", "100", "0.95")] {
+        env.run_ok(&[
+            "run", "log", "e", "--name", name, "--param", &format!("lr={lr}"), "--param",
+            &format!("depth={depth}"), "--metric", &format!("accuracy={acc}"),
+        ]);
+    }
+    let out = env.run(&["run", "list", "--where", "metric.accuracy > 0.9"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`metric` is not a field namespace")
+            && out.stderr.contains("did you mean `metrics.accuracy`?"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["run", "list", "--where", "params.dept == \"9\""]);
+    assert!(out.stderr.contains("no run has a field `params.dept`; did you mean `params.depth`?"), "{}", out.stderr);
+
+    let names = |args: &[&str]| -> Vec<String> {
+        env.json(args)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // depth as a number: 100 > 10 > 9 (as text it would be 9, 100, 10).
+    assert_eq!(names(&["run", "list", "--sort", "depth"]), ["c", "a", "b"]);
+    assert_eq!(names(&["run", "list", "--sort", "params.lr", "--asc"]), ["c", "a", "b"]);
+    assert_eq!(names(&["run", "list", "--sort", "accuracy"]), ["c", "a", "b"]);
+    let out = env.run(&["run", "list", "--sort", "acuracy"]);
+    assert!(out.stderr.contains("did you mean `metrics.accuracy`?"), "{}", out.stderr);
+}

@@ -98,19 +98,19 @@ pub(super) fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
     let snapshot = Snapshot::at_rev(&repo, &args.rev)?;
     let mut runs = load_runs(&snapshot, args.experiment.as_deref())?;
 
-    for missing in unknown_fields(&runs, query.as_ref(), args.sort.as_deref()) {
-        ctx.info(format!("warning: no run has a field `{missing}`"));
+    let sort = args.sort.as_deref().map(|key| sort_field(&runs, key));
+    for warning in unknown_fields(&runs, query.as_ref(), sort.as_deref()) {
+        ctx.warn(warning);
     }
     if let Some(query) = &query {
         runs.retain(|listed| query.matches(&|path| field(&listed.run, path)));
     }
-    match &args.sort {
-        Some(metric) => runs.sort_by(|a, b| {
+    match &sort {
+        Some(key) => runs.sort_by(|a, b| {
             let (a, b) = (&a.run, &b.run);
-            let (x, y) = (a.metrics.get(metric), b.metrics.get(metric));
-            match (x, y) {
-                (Some(x), Some(y)) if args.asc => x.total_cmp(y),
-                (Some(x), Some(y)) => y.total_cmp(x),
+            match (field(a, key), field(b, key)) {
+                (Some(x), Some(y)) if args.asc => compare(&x, &y),
+                (Some(x), Some(y)) => compare(&y, &x),
                 (Some(_), None) => std::cmp::Ordering::Less,
                 (None, Some(_)) => std::cmp::Ordering::Greater,
                 (None, None) => std::cmp::Ordering::Equal,
@@ -143,7 +143,10 @@ pub(super) fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
                 ctx.info("No runs.");
                 return Ok(());
             }
-            let metrics = metric_columns(&runs, args.sort.as_deref());
+            let metrics = metric_columns(
+                &runs,
+                sort.as_deref().and_then(|k| k.strip_prefix("metrics.")),
+            );
             let mut header = vec!["RUN".to_owned(), "STATUS".into(), "STARTED".into()];
             header.extend(metrics.iter().cloned());
             let mut table = Table::new(header);
@@ -208,26 +211,99 @@ impl serde::Serialize for FullRuns<'_, '_> {
     }
 }
 
-/// `metrics.*`, `params.*` and `tags.*` fields that no run has: likely typos.
+/// What `--sort KEY` sorts by: `metrics.X` and `params.X` as given; a bare
+/// name is the metric if any run has it, else the param if any run has
+/// that, else the metric (and the warning says no run has it).
+fn sort_field(runs: &[Listed], key: &str) -> String {
+    if key.starts_with("metrics.") || key.starts_with("params.") {
+        return key.to_owned();
+    }
+    let has = |path: &str| runs.iter().any(|l| field(&l.run, path).is_some());
+    let param = format!("params.{key}");
+    if !has(&format!("metrics.{key}")) && has(&param) {
+        param
+    } else {
+        format!("metrics.{key}")
+    }
+}
+
+/// Orders two values of one field: numbers as numbers, a param that reads
+/// as a number likewise, text as text.
+fn compare(a: &FieldValue, b: &FieldValue) -> std::cmp::Ordering {
+    let number = |v: &FieldValue| match v {
+        FieldValue::Number(n) => Some(*n),
+        FieldValue::Text(t) => t.trim().parse::<f64>().ok(),
+        FieldValue::Bool(_) => None,
+    };
+    match (number(a), number(b), a, b) {
+        (Some(x), Some(y), ..) => x.total_cmp(&y),
+        (.., FieldValue::Text(x), FieldValue::Text(y)) => x.cmp(y),
+        (.., FieldValue::Bool(x), FieldValue::Bool(y)) => x.cmp(y),
+        // Numbers before words.
+        (Some(_), None, ..) => std::cmp::Ordering::Greater,
+        (None, Some(_), ..) => std::cmp::Ordering::Less,
+        _ => std::cmp::Ordering::Equal,
+    }
+}
+
+/// The field names a run has, as `--where` spells them.
+fn known_fields(runs: &[Listed]) -> BTreeSet<String> {
+    let mut known: BTreeSet<String> = [
+        "name", "experiment", "id", "status", "user", "start_time", "end_time", "note",
+        "source.commit", "source.branch", "source.remote", "source.dirty",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for listed in runs {
+        let run = &listed.run;
+        known.extend(run.metrics.keys().map(|k| format!("metrics.{k}")));
+        known.extend(run.params.keys().map(|k| format!("params.{k}")));
+        known.extend(run.tags.keys().map(|k| format!("tags.{k}")));
+    }
+    known
+}
+
+/// Warnings for fields of `--where` and `--sort` that no run has (a typo,
+/// or a namespace that does not exist, such as `metric.accuracy`), each
+/// with the likely field: such a filter would silently match nothing.
 fn unknown_fields(runs: &[Listed], query: Option<&Query>, sort: Option<&str>) -> Vec<String> {
     if runs.is_empty() {
         return Vec::new();
     }
     let mut fields = query.map(Query::fields).unwrap_or_default();
-    if let Some(metric) = sort {
-        fields.push(format!("metrics.{metric}"));
+    fields.extend(sort.map(str::to_owned));
+    let known = known_fields(runs);
+    let namespaces = ["metrics", "params", "tags", "source"];
+    let mut warnings = BTreeSet::new();
+    for f in fields {
+        // Optional fields most runs lack are no typo.
+        if matches!(f.as_str(), "end_time" | "note") || runs.iter().any(|l| field(&l.run, &f).is_some()) {
+            continue;
+        }
+        let likely = match f.split_once('.') {
+            Some((group, key)) if !namespaces.contains(&group) => {
+                let namespace = crate::suggest::closest(group, namespaces).unwrap_or("metrics");
+                let guess = format!("{namespace}.{key}");
+                let named = if known.contains(&guess) {
+                    Some(guess)
+                } else {
+                    crate::suggest::closest(&guess, known.iter().map(String::as_str)).map(str::to_owned)
+                };
+                warnings.insert(format!(
+                    "`{group}` is not a field namespace (metrics, params, tags, source){}",
+                    named.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
+                ));
+                continue;
+            }
+            _ => crate::suggest::closest(&f, known.iter().map(String::as_str)),
+        };
+        warnings.insert(format!(
+            "no run has a field `{f}`{}",
+            likely.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
+        ));
     }
-    fields
-        .into_iter()
-        .filter(|f| {
-            let group = f.split('.').next().unwrap_or_default();
-            matches!(group, "metrics" | "params" | "tags" | "source") || !f.contains('.')
-        })
-        .filter(|f| runs.iter().all(|listed| field(&listed.run, f).is_none()))
-        .filter(|f| !matches!(f.as_str(), "end_time" | "note"))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect()
+    warnings.into_iter().collect()
 }
 
 /// Which metrics get a column: the sort metric first, then the others, at most six.

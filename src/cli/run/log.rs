@@ -246,7 +246,9 @@ pub(super) fn new_record(
 ) -> CliResult<RunFile> {
     let excluded = registry_paths(repo);
     let source = RunSource {
-        commit: repo.head_commit()?.map(|c| c.id().to_string()),
+        // The code's commit, not HEAD: HEAD is usually the previous run's
+        // registry commit (git/code_commit.rs).
+        commit: repo.code_commit(&excluded)?.map(|c| c.to_string()),
         branch: repo
             .head_branch()
             .ok()

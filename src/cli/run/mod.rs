@@ -206,8 +206,10 @@ impl UpdateData {
 pub struct ListArgs {
     /// Only this experiment's runs.
     pub experiment: Option<String>,
-    /// Sort by this metric, highest first (runs without it come last).
-    #[arg(long, value_name = "METRIC")]
+    /// Sort by this metric or param, highest first (runs without it come
+    /// last): `accuracy` (a metric, else a param), `metrics.accuracy`,
+    /// `params.lr`. Params that are numbers sort as numbers.
+    #[arg(long, value_name = "KEY")]
     pub sort: Option<String>,
     /// Sort lowest first.
     #[arg(long, requires = "sort")]
