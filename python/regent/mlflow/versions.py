@@ -39,7 +39,8 @@ def model_version(registry, model, version):
     created = rfc3339_to_ms(version.get("created_at"))
     return ModelVersion(
         name=model,
-        version=str(number),
+        # An int, as MLflow's own SQL store gives it (scripts compare and format it).
+        version=number,
         creation_timestamp=created,
         last_updated_timestamp=created,
         description=version.get("description"),
