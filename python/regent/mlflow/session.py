@@ -395,7 +395,18 @@ def flush_all():
     staged. The runs stay `running`, as in MLflow's own stores."""
     with _lock:
         runs = list(_runs.values())
+    # MLflow's own exit hook (registered before this one, so run after it)
+    # ends the fluent API's active run: leave that run to it, one commit.
+    try:
+        import mlflow
+
+        active = mlflow.active_run()
+        ended_by_mlflow = {active.info.run_id} if active is not None else set()
+    except Exception:
+        ended_by_mlflow = set()
     for run in runs:
+        if run.run_id in ended_by_mlflow:
+            continue
         try:
             with run.lock:
                 run.flush(artifacts=run.unrecorded_entries(), what="flush at exit")

@@ -47,6 +47,14 @@ def test_an_unfinished_run_is_flushed_at_exit(registry, script):
     assert fetched.read_text() == "left running\n"
 
 
+def test_a_fluent_run_left_open_is_ended_by_mlflow_at_exit_in_one_commit(registry, script):
+    script("buffered.py", registry.uri, registry.path, registry.env, "fluent")
+    run = registry.regent("run", "show", "buffered/unended")
+    assert run["status"] == "finished"
+    assert run["metrics"] == {"loss": 0.25}
+    assert len(run_commits(registry, "unended")) == 2  # start, and the end with the buffer
+
+
 def test_a_long_history_comes_back_whole(registry, script):
     out = script("buffered.py", registry.uri, registry.path, registry.env, "long")
     run = registry.regent("run", "show", "buffered/long")

@@ -7,6 +7,8 @@
            process is killed (SIGKILL): nothing runs at exit.
   exit     MlflowClient logs to a run it never ends, then the interpreter
            exits normally.
+  fluent   mlflow.start_run() and logging, never mlflow.end_run(): MLflow's
+           own exit hook ends the run.
   long     1,500 steps of one metric (longer than a run file keeps).
 Prints one JSON line."""
 
@@ -56,6 +58,10 @@ elif mode == "exit":
         f.write("left running\n")
     client.log_artifact(run.info.run_id, "left.txt")
     print(json.dumps({"run_id": run.info.run_id}))
+elif mode == "fluent":
+    mlflow.start_run(run_name="unended")
+    mlflow.log_metric("loss", 0.25, step=1)
+    print(json.dumps({}))
 elif mode == "long":
     with mlflow.start_run(run_name="long") as run:
         mlflow.log_metrics({"loss": 0.0}, step=0)
