@@ -43,9 +43,14 @@ def _code_for(error):
 
 
 def regent(registry, *args, json=True, what=None):
-    """Runs `regent -C REGISTRY ARGS…` (quietly) and returns its parsed JSON."""
+    """Runs `regent -C REGISTRY ARGS…` (quietly) and returns its parsed JSON.
+
+    Global flags come first, so ARGS may end with `--` and text that starts
+    with `-` (callers pass option values as `--flag=VALUE` for the same
+    reason)."""
+    head = ["-C", registry, "--quiet"] + (["--json"] if json else [])
     try:
-        return _cli.run(["-C", registry, "--quiet", *args], json=json)
+        return _cli.run([*head, *args], json=json)
     except RegentError as error:
         prefix = f"{what}: " if what else ""
         raise RegentRefused(

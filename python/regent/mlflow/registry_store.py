@@ -199,7 +199,7 @@ class RegentRegistryStore(AbstractStore):
         if pending is not None and self._shown(name) is None:
             _pending_models(self.registry)[name] = (description, pending[1])
         else:
-            regent(self.registry, "describe", name, description or "", what=f"describe {name}")
+            regent(self.registry, "describe", name, "--", description or "", what=f"describe {name}")
         return self.get_registered_model(name)
 
     def set_registered_model_tag(self, name, tag):
@@ -207,14 +207,14 @@ class RegentRegistryStore(AbstractStore):
         if pending is not None and self._shown(name) is None:
             pending[1][tag.key] = tag.value
             return
-        regent(self.registry, "tag", name, f"{tag.key}={tag.value}", what=f"tag {name}")
+        regent(self.registry, "tag", name, "--", f"{tag.key}={tag.value}", what=f"tag {name}")
 
     def delete_registered_model_tag(self, name, key):
         pending = _pending_models(self.registry).get(name)
         if pending is not None and self._shown(name) is None:
             pending[1].pop(key, None)
             return
-        regent(self.registry, "tag", name, "--rm", key, what=f"tag {name}")
+        regent(self.registry, "tag", name, f"--rm={key}", what=f"tag {name}")
 
     # Versions -----------------------------------------------------------
 
@@ -250,7 +250,7 @@ class RegentRegistryStore(AbstractStore):
                 active.flush(artifacts=[name], what=f"artifact {name!r} for registration")
             experiment, run = ids.split_run_id(run_identifier)
             return ["--run", f"{experiment}/{run}", "--run-artifact", name]
-        args = ["--artifact", local_model_path or source]
+        args = [f"--artifact={local_model_path or source}"]
         if run_id:
             experiment, run = ids.split_run_id(run_id)
             args += ["--run", f"{experiment}/{run}"]
@@ -270,21 +270,22 @@ class RegentRegistryStore(AbstractStore):
         ids.check_name("model", name)
         args = ["register", name, *self._artifact_args(source, run_id, model_id, local_model_path)]
         if description:
-            args += ["--description", description]
+            args.append(f"--description={description}")
         for tag in tags or []:
-            args += ["--tag", f"{tag.key}={tag.value}"]
+            args.append(f"--tag={tag.key}={tag.value}")
         done = regent(self.registry, *args, what=f"register {name}")
         number = done["event"]["version"]
         pending = _pending_models(self.registry).pop(name, None)
         if pending is not None:
             description, model_tags = pending
             if description:
-                regent(self.registry, "describe", name, description, what=f"describe {name}")
+                regent(self.registry, "describe", name, "--", description, what=f"describe {name}")
             if model_tags:
                 regent(
                     self.registry,
                     "tag",
                     name,
+                    "--",
                     *[f"{k}={v}" for k, v in sorted(model_tags.items())],
                     what=f"tag {name}",
                 )
@@ -292,18 +293,18 @@ class RegentRegistryStore(AbstractStore):
 
     def update_model_version(self, name, version, description):
         number = self._number(version)
-        regent(self.registry, "describe", f"{name}/{number}", description or "",
+        regent(self.registry, "describe", f"{name}/{number}", "--", description or "",
                what=f"describe {name} v{number}")
         return self._version(name, number)
 
     def set_model_version_tag(self, name, version, tag):
         number = self._number(version)
-        regent(self.registry, "tag", f"{name}/{number}", f"{tag.key}={tag.value}",
+        regent(self.registry, "tag", f"{name}/{number}", "--", f"{tag.key}={tag.value}",
                what=f"tag {name} v{number}")
 
     def delete_model_version_tag(self, name, version, key):
         number = self._number(version)
-        regent(self.registry, "tag", f"{name}/{number}", "--rm", key,
+        regent(self.registry, "tag", f"{name}/{number}", f"--rm={key}",
                what=f"tag {name} v{number}")
 
     def set_registered_model_alias(self, name, alias, version):

@@ -308,9 +308,9 @@ class ActiveRun:
                 for model in models:
                     tags[MODEL_TAG_PREFIX + model.artifact] = model.tag_value()
                 for key, value in sorted(tags.items()):
-                    args += ["--tag", f"{key}={value}"]
+                    args.append(f"--tag={key}={value}")
                 if self.note is not None:
-                    args += ["--note", self.note]
+                    args.append(f"--note={self.note}")
                 for name in artifacts:
                     args += ["--artifact", os.path.join(self.staging, name)]
                 self.record = regent(self.registry, *args, what=f"{what} of run {self.regent_id}")
@@ -343,11 +343,11 @@ def lookup(registry, run_id):
 def start(registry, experiment, name, tags, note):
     args = ["run", "start", experiment]
     if name is not None:
-        args += ["--name", name]
+        args.append(f"--name={name}")
     for key, value in sorted(tags.items()):
-        args += ["--tag", f"{key}={value}"]
+        args.append(f"--tag={key}={value}")
     if note is not None:
-        args += ["--note", note]
+        args.append(f"--note={note}")
     record = regent(registry, *args, what=f"start of a run in {experiment}")
     run = ActiveRun(registry, record)
     with _lock:

@@ -95,3 +95,20 @@ def test_archived_and_none_map_to_archive_and_demote(client, registry):
     assert registry.regent("show", "churn/1")["status"] == "archived"
     with pytest.raises(MlflowException, match="archive_existing_versions"):
         client.transition_model_version_stage("churn", 2, "Staging", archive_existing_versions=True)
+
+
+def test_descriptions_and_tags_round_trip(client, registry):
+    client.create_registered_model("churn", tags={"team": "growth"}, description="-churn model")
+    assert registry.regent("show", "churn", check=False).returncode == 1  # not written yet
+    logged_version(client, registry, accuracy=0.95)
+    model = client.get_registered_model("churn")
+    assert model.description == "-churn model"
+    assert model.tags == {"team": "growth"}
+    client.update_model_version("churn", 1, "--starts with dashes")
+    client.set_model_version_tag("churn", 1, "-odd", "v")
+    client.set_model_version_tag("churn", 1, "reviewed", "yes")
+    client.delete_model_version_tag("churn", 1, "reviewed")
+    version = client.get_model_version("churn", 1)
+    assert version.description == "--starts with dashes"
+    assert version.tags == {"-odd": "v"}
+    assert registry.regent("show", "churn/1")["tags"] == {"-odd": "v"}
