@@ -15,7 +15,7 @@ import os
 import shutil
 import time
 
-from mlflow.entities import ViewType
+from mlflow.entities import RunStatus, ViewType
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import (
     INVALID_PARAMETER_VALUE,
@@ -180,8 +180,6 @@ class RegentTrackingStore(AbstractStore):
         return entities.run(self.registry, self._record(run_id))
 
     def update_run_info(self, run_id, run_status, end_time, run_name):
-        from mlflow.entities import RunStatus
-
         status = RunStatus.to_string(run_status) if isinstance(run_status, int) else run_status
         active = session.writable(self.registry, run_id)
         if run_name and run_name != active.name:
@@ -190,8 +188,11 @@ class RegentTrackingStore(AbstractStore):
             session.end(active, entities.STATUS_TO_REGENT[status])
             return entities.run(self.registry, active.record).info
         if status != "RUNNING":
-            raise unsupported.refuse(PLUGIN, f"update_run_info to {status}", "regent runs are "
-                                     "running, finished, failed or killed")
+            raise unsupported.refuse(
+                PLUGIN,
+                f"update_run_info to {status}",
+                "regent runs are running, finished, failed or killed",
+            )
         active.maybe_flush()
         return entities.run(self.registry, active.record, active).info
 
