@@ -306,6 +306,38 @@ fn run_fetch(repo: &Repo, args: &GetArgs) -> CliResult<(Fetch, String)> {
     Ok((what, artifact.uri.clone().unwrap_or(shown)))
 }
 
+/// `register --run EXPERIMENT/RUN --run-artifact NAME`: the run's artifact
+/// of that name (found as `artifact get EXPERIMENT/RUN:NAME` finds it), as
+/// it was recorded. Nothing is uploaded or hashed again: the run's record is
+/// the digest, so a model folder an MLflow run stored is registered as that
+/// same folder.
+pub(super) fn run_artifact_input(
+    repo: &Repo,
+    run_id: &str,
+    name: &str,
+) -> CliResult<crate::lifecycle::ArtifactInput> {
+    let run = super::run::load_run(&Snapshot::at_rev(repo, "HEAD")?, run_id)?;
+    let Some(artifact) = run.artifacts.iter().find(|a| artifact_name(a) == name) else {
+        let names: Vec<String> = run.artifacts.iter().map(artifact_name).collect();
+        return Err(CliError::no(format!(
+            "run {run_id} has no artifact {name:?} ({})",
+            if names.is_empty() {
+                "it has no artifacts".to_owned()
+            } else {
+                format!("its artifacts: {}", names.join(", "))
+            }
+        )));
+    };
+    let uri = artifact.uri.clone().or_else(|| artifact.path.clone());
+    Ok(crate::lifecycle::ArtifactInput {
+        uri: uri.unwrap_or_default(),
+        name: Some(name.to_owned()),
+        digest: artifact.digest.clone(),
+        size: artifact.size,
+        kind: artifact.kind,
+    })
+}
+
 /// How `artifact get` names a run's artifact: its recorded name (`path`),
 /// the base name of a path kept local, or the last part of a bare URI.
 fn artifact_name(artifact: &RunArtifact) -> String {

@@ -14,8 +14,16 @@ pub struct RegisterArgs {
     /// The model (created on its first registration).
     pub model: String,
     /// A URI (kept as given) or a local file or folder (uploaded to the artifact store).
-    #[arg(long, value_name = "PATH_OR_URI")]
-    pub artifact: String,
+    #[arg(
+        long,
+        value_name = "PATH_OR_URI",
+        required_unless_present = "run_artifact"
+    )]
+    pub artifact: Option<String>,
+    /// The artifact of --run with this name (as `artifact get EXPERIMENT/RUN:NAME` names
+    /// it): its URI, digest, size and kind are recorded as they are, nothing is uploaded.
+    #[arg(long, value_name = "NAME", requires = "run", conflicts_with_all = ["artifact", "digest", "keep_local"])]
+    pub run_artifact: Option<String>,
     /// The artifact's digest (`sha256:<64 hex>`); without it a URI is recorded as unverified.
     #[arg(long, value_name = "sha256:HEX")]
     pub digest: Option<String>,
@@ -300,6 +308,14 @@ pub fn approve(ctx: &Ctx, args: ApproveArgs) -> CliResult {
 /// uploaded (or kept local) now: once, outside any retry, and before
 /// anything is committed.
 fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
+    if let (Some(name), Some(run)) = (&args.run_artifact, &args.run) {
+        return super::artifact::run_artifact_input(&ctx.open_registry()?, run, name);
+    }
+    let Some(artifact) = &args.artifact else {
+        return Err(CliError::error(
+            "give --artifact PATH_OR_URI or --run-artifact NAME",
+        ));
+    };
     let digest = args.digest.as_deref();
     if let Some(d) = digest
         && crate::artifacts::Digest::parse(d).is_none()
@@ -308,9 +324,9 @@ fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
             "--digest {d:?} is not sha256:<64 lowercase hex digits>"
         )));
     }
-    if crate::runs::is_uri(&args.artifact) {
+    if crate::runs::is_uri(artifact) {
         return Ok(ArtifactInput {
-            uri: args.artifact.clone(),
+            uri: artifact.clone(),
             name: None,
             digest: digest.map(str::to_owned),
             size: None,
@@ -322,7 +338,7 @@ fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
     let recorded = super::artifact::record(
         ctx,
         &repo,
-        &[(args.artifact.as_str(), None)],
+        &[(artifact.as_str(), None)],
         args.keep_local,
         digest.and_then(crate::artifacts::Digest::parse),
     )?;

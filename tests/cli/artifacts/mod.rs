@@ -357,6 +357,133 @@ fn artifact_get_finds_a_runs_artifact_by_name_and_a_file_inside_a_folder() {
     assert!(!env.repo.join("x").exists());
 }
 
+/// `register --run-artifact NAME` records the run's stored folder as the
+/// version's artifact without hashing or uploading again (what the MLflow
+/// plugin registers a logged model with), and `artifact get models:/…`
+/// returns the same folder.
+#[test]
+fn register_run_artifact_records_what_the_run_stored() {
+    let env = TestEnv::with_registry();
+    let vars = local_store(&env);
+    model_folder(&env, "model");
+    env.write("notes.txt", "n\n");
+    ok_with(
+        &env,
+        &vars,
+        &[
+            "run",
+            "log",
+            "e",
+            "--name",
+            "r",
+            "--artifact",
+            "model",
+            "--artifact",
+            "notes.txt",
+        ],
+    );
+    let stored = run_json(&env, "e/r")["artifacts"][0].clone();
+    // The folder is gone from the working tree: nothing is read from it again.
+    std::fs::remove_dir_all(env.repo.join("model")).unwrap();
+    let version = ok_with(
+        &env,
+        &vars,
+        &[
+            "register",
+            "churn",
+            "--run",
+            "e/r",
+            "--run-artifact",
+            "model",
+        ],
+    );
+    assert_eq!(version.trim(), "churn/1");
+    let shown = env.json(&["show", "churn/1"]);
+    let artifact = &shown["artifact"];
+    for key in ["uri", "digest", "size", "kind"] {
+        assert_eq!(artifact[key], stored[key], "{key}: {shown}");
+    }
+    assert_eq!(artifact["name"], "model");
+    assert_eq!(artifact["kind"], "folder");
+    assert_eq!(shown["run"], "e/r");
+    ok_with(&env, &vars, &["alias", "set", "churn", "champion", "1"]);
+    ok_with(
+        &env,
+        &vars,
+        &["artifact", "get", "models:/churn@champion", "back"],
+    );
+    model_folder(&env, "expected");
+    assert_eq!(
+        tree(&env.repo.join("back")),
+        tree(&env.repo.join("expected"))
+    );
+    // A file artifact works the same way; a missing name lists the run's.
+    ok_with(
+        &env,
+        &vars,
+        &[
+            "register",
+            "notes",
+            "--run",
+            "e/r",
+            "--run-artifact",
+            "notes.txt",
+        ],
+    );
+    assert_eq!(
+        env.json(&["show", "notes/1"])["artifact"]["kind"],
+        serde_json::Value::Null
+    );
+    let out = err_with(
+        &env,
+        1,
+        &vars,
+        &[
+            "register",
+            "churn",
+            "--run",
+            "e/r",
+            "--run-artifact",
+            "nope",
+        ],
+    );
+    assert!(
+        out.stderr
+            .contains("run e/r has no artifact \"nope\" (its artifacts: model, notes.txt)"),
+        "{}",
+        out.stderr
+    );
+    // It needs --run, and excludes --artifact.
+    err_with(
+        &env,
+        2,
+        &vars,
+        &["register", "churn", "--run-artifact", "model"],
+    );
+    err_with(
+        &env,
+        2,
+        &vars,
+        &[
+            "register",
+            "churn",
+            "--run",
+            "e/r",
+            "--run-artifact",
+            "model",
+            "--artifact",
+            "x",
+        ],
+    );
+    assert_eq!(
+        env.json(&["show", "churn"])["versions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 #[test]
 fn keep_local_records_the_path_from_the_registry_and_is_flagged() {
     let env = TestEnv::new();
