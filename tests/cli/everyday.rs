@@ -526,10 +526,23 @@ fn a_runs_source_is_the_commit_of_the_code() {
 #[test]
 fn run_list_names_the_likely_field_and_sorts_by_params() {
     let env = TestEnv::with_registry();
-    for (name, lr, depth, acc) in [("a", "0.01", "10", "0.91"), ("b", "0.1", "9", "0.85"), ("c", "0.001", "100", "0.95")] {
+    for (name, lr, depth, acc) in [
+        ("a", "0.01", "10", "0.91"),
+        ("b", "0.1", "9", "0.85"),
+        ("c", "0.001", "100", "0.95"),
+    ] {
         env.run_ok(&[
-            "run", "log", "e", "--name", name, "--param", &format!("lr={lr}"), "--param",
-            &format!("depth={depth}"), "--metric", &format!("accuracy={acc}"),
+            "run",
+            "log",
+            "e",
+            "--name",
+            name,
+            "--param",
+            &format!("lr={lr}"),
+            "--param",
+            &format!("depth={depth}"),
+            "--metric",
+            &format!("accuracy={acc}"),
         ]);
     }
     let out = env.run(&["run", "list", "--where", "metric.accuracy > 0.9"]);
@@ -541,7 +554,12 @@ fn run_list_names_the_likely_field_and_sorts_by_params() {
         out.stderr
     );
     let out = env.run(&["run", "list", "--where", "params.dept == \"9\""]);
-    assert!(out.stderr.contains("no run has a field `params.dept`; did you mean `params.depth`?"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("no run has a field `params.dept`; did you mean `params.depth`?"),
+        "{}",
+        out.stderr
+    );
 
     let names = |args: &[&str]| -> Vec<String> {
         env.json(args)
@@ -553,8 +571,18 @@ fn run_list_names_the_likely_field_and_sorts_by_params() {
     };
     // depth as a number: 100 > 10 > 9 (as text it would be 9, 100, 10).
     assert_eq!(names(&["run", "list", "--sort", "depth"]), ["c", "a", "b"]);
-    assert_eq!(names(&["run", "list", "--sort", "params.lr", "--asc"]), ["c", "a", "b"]);
-    assert_eq!(names(&["run", "list", "--sort", "accuracy"]), ["c", "a", "b"]);
+    assert_eq!(
+        names(&["run", "list", "--sort", "params.lr", "--asc"]),
+        ["c", "a", "b"]
+    );
+    assert_eq!(
+        names(&["run", "list", "--sort", "accuracy"]),
+        ["c", "a", "b"]
+    );
     let out = env.run(&["run", "list", "--sort", "acuracy"]);
-    assert!(out.stderr.contains("did you mean `metrics.accuracy`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `metrics.accuracy`?"),
+        "{}",
+        out.stderr
+    );
 }

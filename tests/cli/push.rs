@@ -312,9 +312,11 @@ fn push_gives_up_clearly_when_the_remote_keeps_moving() {
 fn every_mutating_command_pushes_from_a_clone_that_is_behind() {
     let remote = Remote::new();
     let env = &remote.env;
-    let config = env.read("regent.yaml").replace(
+    // The first one: init's commented example names the stage again.
+    let config = env.read("regent.yaml").replacen(
         "- name: production",
         "- name: production\n  approvals: 1\n  approvers: [alice]",
+        1,
     );
     env.write("regent.yaml", config);
     env.commit_all("production needs alice's approval");

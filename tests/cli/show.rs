@@ -42,7 +42,8 @@ pub fn registry_with_models() -> TestEnv {
     env
 }
 
-/// show without a model lists every model with its pointers.
+/// show without a model lists every model with its pointers; LATEST is
+/// the highest active version (fraud's only one is deprecated).
 #[test]
 fn show_lists_models() {
     let env = registry_with_models();
@@ -51,7 +52,7 @@ fn show_lists_models() {
         out,
         "MODEL  VERSIONS  LATEST  STAGES                       ALIASES\n\
          churn         3  v3      production: v2, staging: v3  champion: v2\n\
-         fraud         1  v1\n"
+         fraud         1  -\n"
     );
     let value = env.json(&["show"]);
     assert_eq!(value.as_array().unwrap().len(), 2);
@@ -88,7 +89,7 @@ fn show_model_for_people() {
     let out = env.run_ok(&["show", "churn"]);
     assert_eq!(
         out,
-        "model churn\nPredicts churn\nowners:  alice\nstages:  production: v2, staging: v3\naliases: champion: v2\n\n\
+        "model churn\ndescription: Predicts churn\nowners:  alice\nstages:  production: v2, staging: v3\naliases: champion: v2\n\n\
          VERSION  STATUS  STAGES      ALIASES   CREATED              BY     RUN\n      \
          1  active                        2026-01-01 00:00:00  alice\n      \
          2  active  production  champion  2026-01-02 00:00:00  alice\n      \
@@ -105,8 +106,8 @@ fn show_one_version() {
     assert_eq!(value["version"], 3);
     assert_eq!(value["stages"], json!(["staging"]));
     let out = env.run_ok(&["show", "fraud/1"]);
-    assert!(out.contains("status:   deprecated\n"), "{out}");
-    assert!(out.contains("digest:   (not verified)\n"), "{out}");
+    assert!(out.contains("status:      deprecated\n"), "{out}");
+    assert!(out.contains("digest:      (not verified)\n"), "{out}");
     let out = env.run_err(1, &["show", "churn/9"]);
     assert!(
         out.stderr.contains("model churn has no version 9"),

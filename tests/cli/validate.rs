@@ -158,7 +158,9 @@ fn written_files_round_trip() {
         "multi\nline: note",
     ]);
     for path in ["regent.yaml", "experiments/e/45/r.yaml"] {
+        // init's commented example policy is comments only: not data.
         let text = env.read(path);
+        let text = text.split("\n# The policy").next().unwrap().to_owned();
         let schema = if path == "regent.yaml" {
             "regent"
         } else {

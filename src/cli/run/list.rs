@@ -249,8 +249,18 @@ fn compare(a: &FieldValue, b: &FieldValue) -> std::cmp::Ordering {
 /// The field names a run has, as `--where` spells them.
 fn known_fields(runs: &[Listed]) -> BTreeSet<String> {
     let mut known: BTreeSet<String> = [
-        "name", "experiment", "id", "status", "user", "start_time", "end_time", "note",
-        "source.commit", "source.branch", "source.remote", "source.dirty",
+        "name",
+        "experiment",
+        "id",
+        "status",
+        "user",
+        "start_time",
+        "end_time",
+        "note",
+        "source.commit",
+        "source.branch",
+        "source.remote",
+        "source.dirty",
     ]
     .into_iter()
     .map(str::to_owned)
@@ -278,7 +288,9 @@ fn unknown_fields(runs: &[Listed], query: Option<&Query>, sort: Option<&str>) ->
     let mut warnings = BTreeSet::new();
     for f in fields {
         // Optional fields most runs lack are no typo.
-        if matches!(f.as_str(), "end_time" | "note") || runs.iter().any(|l| field(&l.run, &f).is_some()) {
+        if matches!(f.as_str(), "end_time" | "note")
+            || runs.iter().any(|l| field(&l.run, &f).is_some())
+        {
             continue;
         }
         let likely = match f.split_once('.') {
@@ -288,11 +300,14 @@ fn unknown_fields(runs: &[Listed], query: Option<&Query>, sort: Option<&str>) ->
                 let named = if known.contains(&guess) {
                     Some(guess)
                 } else {
-                    crate::suggest::closest(&guess, known.iter().map(String::as_str)).map(str::to_owned)
+                    crate::suggest::closest(&guess, known.iter().map(String::as_str))
+                        .map(str::to_owned)
                 };
                 warnings.insert(format!(
                     "`{group}` is not a field namespace (metrics, params, tags, source){}",
-                    named.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
+                    named
+                        .map(|n| format!("; did you mean `{n}`?"))
+                        .unwrap_or_default()
                 ));
                 continue;
             }
@@ -300,7 +315,9 @@ fn unknown_fields(runs: &[Listed], query: Option<&Query>, sort: Option<&str>) ->
         };
         warnings.insert(format!(
             "no run has a field `{f}`{}",
-            likely.map(|n| format!("; did you mean `{n}`?")).unwrap_or_default()
+            likely
+                .map(|n| format!("; did you mean `{n}`?"))
+                .unwrap_or_default()
         ));
     }
     warnings.into_iter().collect()

@@ -536,7 +536,7 @@ fn keep_local_records_the_path_from_the_registry_and_is_flagged() {
     assert_eq!(code, 0, "{err}");
     let (_, shown, _) = run(&["show", "m/1"]);
     assert!(
-        shown.contains("artifact: ../data/model.pkl  [local, not in a store]"),
+        shown.contains("artifact:    ../data/model.pkl  [local, not in a store]"),
         "{shown}"
     );
     // Fetched from the checkout, verified.

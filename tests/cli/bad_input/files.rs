@@ -456,7 +456,10 @@ fn a_malformed_digest_is_reported_at_the_value() {
         "models/m/versions/1.yaml",
         7,
         Some(11),
-        &["\"sha256:XYZ\"", "sha256:[0-9a-f]{64}"],
+        &[
+            "\"sha256:XYZ\" is not a digest",
+            "64 lowercase hexadecimal digits",
+        ],
     );
 }
 
