@@ -9,8 +9,8 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ -z "${REGENT:-}" ]; then
-  echo "Building regent (cargo build --release --locked)…" >&2
-  cargo build --quiet --release --locked --manifest-path "$here/Cargo.toml"
+  echo "Building regent (cargo build --release --locked): a few minutes the first time; cargo shows its progress." >&2
+  cargo build --release --locked --manifest-path "$here/Cargo.toml"
   REGENT="$here/target/release/regent"
 fi
 
@@ -138,3 +138,5 @@ printf '\n$ git tag\n'
 git tag
 echo
 echo "Done. The registry is in $work; every change above is a commit there."
+echo "Look around with: cd $work && git log --stat"
+echo "It is left for you to read; remove it with: rm -rf $work"

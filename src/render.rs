@@ -6,13 +6,21 @@
 use std::path::Path;
 
 /// The embedded templates, by file name.
-const EMBEDDED: [(&str, &str); 4] = [
+const EMBEDDED: [(&str, &str); 6] = [
     (
         "commit-subject.j2",
         include_str!("../templates/commit-subject.j2"),
     ),
     ("pr-title.j2", include_str!("../templates/pr-title.j2")),
     ("pr-body.md.j2", include_str!("../templates/pr-body.md.j2")),
+    (
+        "pr-events-title.j2",
+        include_str!("../templates/pr-events-title.j2"),
+    ),
+    (
+        "pr-events.md.j2",
+        include_str!("../templates/pr-events.md.j2"),
+    ),
     (
         "check-report.md.j2",
         include_str!("../templates/check-report.md.j2"),

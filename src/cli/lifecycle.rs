@@ -39,6 +39,8 @@ pub struct RegisterArgs {
     #[arg(long = "tag", value_name = "K=V", value_parser = crate::runs::key_value)]
     pub tags: Vec<(String, String)>,
     #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+    #[command(flatten)]
     pub commit: CommitArgs,
 }
 
@@ -62,6 +64,8 @@ pub struct DemoteArgs {
     /// The stage to empty.
     #[arg(long, value_name = "STAGE")]
     pub from: String,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
     #[command(flatten)]
     pub commit: CommitArgs,
 }
@@ -89,12 +93,16 @@ pub enum AliasCommand {
         #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
         version: u64,
         #[command(flatten)]
+        pull_request: super::pull_request::PullRequestArgs,
+        #[command(flatten)]
         commit: CommitArgs,
     },
     /// Remove an alias.
     Rm {
         model: String,
         alias: String,
+        #[command(flatten)]
+        pull_request: super::pull_request::PullRequestArgs,
         #[command(flatten)]
         commit: CommitArgs,
     },
@@ -111,6 +119,8 @@ pub struct TagArgs {
     #[arg(long = "rm", value_name = "K")]
     pub remove: Vec<String>,
     #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+    #[command(flatten)]
     pub commit: CommitArgs,
 }
 
@@ -120,6 +130,8 @@ pub struct DescribeArgs {
     pub target: String,
     /// The description (empty to remove it).
     pub text: String,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
     #[command(flatten)]
     pub commit: CommitArgs,
 }
@@ -133,6 +145,8 @@ pub struct DeprecateArgs {
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+    #[command(flatten)]
     pub commit: CommitArgs,
 }
 
@@ -145,6 +159,8 @@ pub struct ArchiveArgs {
     /// reason is kept).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
     #[command(flatten)]
     pub commit: CommitArgs,
 }
@@ -162,6 +178,8 @@ pub struct ApproveArgs {
     #[arg(long, value_name = "ALIAS")]
     pub alias: Option<String>,
     #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+    #[command(flatten)]
     pub commit: CommitArgs,
 }
 
@@ -175,7 +193,7 @@ pub fn register(ctx: &Ctx, args: RegisterArgs) -> CliResult {
         description: args.description,
         tags: args.tags.into_iter().collect(),
     };
-    execute(ctx, action, &args.commit)
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn promote(ctx: &Ctx, args: PromoteArgs) -> CliResult {
@@ -184,21 +202,15 @@ pub fn promote(ctx: &Ctx, args: PromoteArgs) -> CliResult {
         version: args.version,
         stage: args.to,
     };
-    if args.pull_request.pr {
-        return super::pull_request::open(ctx, action, &args.pull_request, &args.commit);
-    }
-    execute(ctx, action, &args.commit)
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn demote(ctx: &Ctx, args: DemoteArgs) -> CliResult {
-    execute(
-        ctx,
-        Action::Demote {
-            model: args.model,
-            stage: args.from,
-        },
-        &args.commit,
-    )
+    let action = Action::Demote {
+        model: args.model,
+        stage: args.from,
+    };
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn rollback(ctx: &Ctx, args: RollbackArgs) -> CliResult {
@@ -207,10 +219,7 @@ pub fn rollback(ctx: &Ctx, args: RollbackArgs) -> CliResult {
         stage: args.stage,
         to: args.to,
     };
-    if args.pull_request.pr {
-        return super::pull_request::open(ctx, action, &args.pull_request, &args.commit);
-    }
-    execute(ctx, action, &args.commit)
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn alias(ctx: &Ctx, command: AliasCommand) -> CliResult {
@@ -219,21 +228,29 @@ pub fn alias(ctx: &Ctx, command: AliasCommand) -> CliResult {
             model,
             alias,
             version,
+            pull_request,
             commit,
-        } => execute(
+        } => execute_or_open(
             ctx,
             Action::SetAlias {
                 model,
                 alias,
                 version,
             },
+            &pull_request,
             &commit,
         ),
         AliasCommand::Rm {
             model,
             alias,
+            pull_request,
             commit,
-        } => execute(ctx, Action::RemoveAlias { model, alias }, &commit),
+        } => execute_or_open(
+            ctx,
+            Action::RemoveAlias { model, alias },
+            &pull_request,
+            &commit,
+        ),
     }
 }
 
@@ -250,20 +267,17 @@ pub fn tag(ctx: &Ctx, args: TagArgs) -> CliResult {
         set: args.set,
         remove: args.remove,
     };
-    execute(ctx, action, &args.commit)
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn describe(ctx: &Ctx, args: DescribeArgs) -> CliResult {
     let (model, version) = super::show::parse_target(&args.target)?;
-    execute(
-        ctx,
-        Action::Describe {
-            model,
-            version,
-            text: args.text,
-        },
-        &args.commit,
-    )
+    let action = Action::Describe {
+        model,
+        version,
+        text: args.text,
+    };
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn deprecate(ctx: &Ctx, args: DeprecateArgs) -> CliResult {
@@ -272,19 +286,16 @@ pub fn deprecate(ctx: &Ctx, args: DeprecateArgs) -> CliResult {
         version: args.version,
         reason: args.reason,
     };
-    execute(ctx, action, &args.commit)
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn archive(ctx: &Ctx, args: ArchiveArgs) -> CliResult {
-    execute(
-        ctx,
-        Action::Archive {
-            model: args.model,
-            version: args.version,
-            reason: args.reason,
-        },
-        &args.commit,
-    )
+    let action = Action::Archive {
+        model: args.model,
+        version: args.version,
+        reason: args.reason,
+    };
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 pub fn approve(ctx: &Ctx, args: ApproveArgs) -> CliResult {
@@ -293,15 +304,12 @@ pub fn approve(ctx: &Ctx, args: ApproveArgs) -> CliResult {
         (None, Some(alias)) => ApprovalTarget::Alias(alias),
         (None, None) => return Err(CliError::error("give --stage STAGE or --alias ALIAS")),
     };
-    execute(
-        ctx,
-        Action::Approve {
-            model: args.model,
-            version: args.version,
-            target,
-        },
-        &args.commit,
-    )
+    let action = Action::Approve {
+        model: args.model,
+        version: args.version,
+        target,
+    };
+    execute_or_open(ctx, action, &args.pull_request, &args.commit)
 }
 
 /// A URI as given (with `--digest` if known), or a local file or folder
@@ -353,6 +361,19 @@ fn artifact_input(ctx: &Ctx, args: &RegisterArgs) -> CliResult<ArtifactInput> {
         size: r.size,
         kind: r.folder.then_some(crate::registry::ArtifactKind::Folder),
     })
+}
+
+/// The action as a pull request with `--pr`, else committed here.
+fn execute_or_open(
+    ctx: &Ctx,
+    action: Action,
+    pull_request: &super::pull_request::PullRequestArgs,
+    commit_args: &CommitArgs,
+) -> CliResult {
+    if pull_request.pr {
+        return super::pull_request::open(ctx, action, pull_request, commit_args);
+    }
+    execute(ctx, action, commit_args)
 }
 
 /// Plans and commits one action, pushing it with `--push`; on any refusal

@@ -39,23 +39,33 @@ use std::process::ExitCode;
 )]
 pub struct Cli {
     /// Run as if started in DIR.
-    #[arg(short = 'C', global = true, value_name = "DIR")]
+    #[arg(
+        short = 'C',
+        global = true,
+        value_name = "DIR",
+        help_heading = "Global options"
+    )]
     pub dir: Option<PathBuf>,
     /// Output format for data on stdout.
-    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human)]
+    #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human, help_heading = "Global options")]
     pub format: FormatArg,
     /// Shorthand for `--format json`.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
     /// Print no progress or confirmation messages (errors still go to stderr).
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// When to use colour (NO_COLOR is honoured with `auto`).
-    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Global options")]
     pub color: ColorArg,
     /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name; `approve`
     /// is always the committer's git identity).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     pub actor: Option<String>,
     #[command(subcommand)]
     pub command: Command,
@@ -78,7 +88,10 @@ pub enum ColorArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Create a registry in the current folder (one commit).
+    /// Create a registry in the current folder, or in DIR (one commit).
+    #[command(
+        after_help = "Examples:\n  regent init\n  regent init registry/ --stages dev,staging,production"
+    )]
     Init(init::InitArgs),
     /// Check every registry file against its schema and the registry's rules.
     Validate(validate::ValidateArgs),
@@ -86,8 +99,14 @@ pub enum Command {
     #[command(subcommand)]
     Run(Box<run::RunCommand>),
     /// Register a new version of a model (numbered highest + 1).
+    #[command(
+        after_help = "Examples:\n  regent register churn --artifact model.pkl --run churn/20261129-101500-3fa9c2\n  regent register churn --artifact s3://bucket/churn/model.pkl --digest sha256:…"
+    )]
     Register(lifecycle::RegisterArgs),
     /// Move a version into a stage, if the stage's policy allows it.
+    #[command(
+        after_help = "Examples:\n  regent promote churn v3 --to staging\n  regent promote churn 3 --to production --pr"
+    )]
     Promote(lifecycle::PromoteArgs),
     /// Empty a stage.
     Demote(lifecycle::DemoteArgs),
@@ -107,17 +126,29 @@ pub enum Command {
     /// Approve a version for a stage or a protected alias, under your git identity.
     Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
+    #[command(
+        after_help = "Examples:\n  regent show\n  regent show churn/v3\n  regent show churn --at '3 days ago'"
+    )]
     Show(show::ShowArgs),
     /// Print the artifact URI of models:/MODEL/VERSION, /STAGE, /latest or @ALIAS.
+    #[command(
+        after_help = "Examples:\n  regent resolve models:/churn/production\n  regent resolve models:/churn@champion --download models/"
+    )]
     Resolve(resolve::ResolveArgs),
     /// Get artifacts back from the store, verified.
     #[command(subcommand)]
     Artifact(artifact::ArtifactCommand),
     /// The registry's events, oldest first, from commits (hand edits included).
+    #[command(
+        after_help = "Examples:\n  regent history churn --stage production\n  regent history --since '30 days ago' --format csv > audit.csv"
+    )]
     History(history::HistoryArgs),
     /// The registry events between two revisions.
     Diff(history::DiffArgs),
     /// The pull-request gate: judge a change by the base's policy (exit 1 on a violation).
+    #[command(
+        after_help = "Examples:\n  regent check --base origin/main            # before you push\n  regent check --base origin/main --pr 42    # in CI, with the pull request's reviews"
+    )]
     Check(check::CheckArgs),
     /// After a merge: create the missing tags for the branch's events, and report them.
     Publish(publish::PublishArgs),

@@ -70,7 +70,7 @@ pub(crate) fn regent(env: &TestEnv, server: &MockServer, args: &[&str]) -> Outco
 }
 
 /// An unplanned request fails loudly.
-async fn catch_all(server: &MockServer) {
+pub(crate) async fn catch_all(server: &MockServer) {
     Mock::given(any())
         .respond_with(ResponseTemplate::new(500).set_body_string("unplanned request"))
         .with_priority(u8::MAX)

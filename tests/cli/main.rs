@@ -13,6 +13,7 @@ mod crash;
 mod everyday;
 mod fuzz_corpus;
 mod github;
+mod github_events;
 mod hostile;
 mod identity;
 mod init;

@@ -23,8 +23,14 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Subcommand)]
 pub enum RunCommand {
     /// Record a run's params, metrics and artifacts as experiments/<experiment>/<shard>/<run>.yaml.
+    #[command(
+        after_help = "Examples:\n  regent run log churn --param lr=0.01 --metric accuracy=0.93 --artifact model.pkl\n  regent run log churn --metrics-file history.json --note 'baseline'\n  regent run log --batch sweep.jsonl"
+    )]
     Log(LogArgs),
-    /// List runs, optionally filtered and sorted by a metric.
+    /// List runs, optionally filtered and sorted by a metric or param.
+    #[command(
+        after_help = "Examples:\n  regent run list churn --sort accuracy --limit 5\n  regent run list --where 'metrics.accuracy > 0.9 and params.optimizer == \"adam\"'"
+    )]
     List(ListArgs),
     /// Show one run.
     Show(ShowArgs),
