@@ -265,7 +265,8 @@ fn keep(event: &Event, filter: &Filter) -> bool {
     model_ok && stage_ok
 }
 
-fn commit_time(commit: &git2::Commit<'_>) -> jiff::Timestamp {
+/// When a commit's events happened, as `history` reports it.
+pub fn commit_time(commit: &git2::Commit<'_>) -> jiff::Timestamp {
     crate::time::from_git_seconds(commit.time().seconds())
 }
 

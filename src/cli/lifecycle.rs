@@ -466,6 +466,12 @@ fn execute(ctx: &Ctx, action: Action, commit_args: &CommitArgs) -> CliResult {
             event.actor = Some(actor.clone());
             event.commit = Some(applied.commit.to_string());
             event.via = crate::events::Via::Regent;
+            // As `history` will say it: the commit's time.
+            event.time = repo
+                .repo
+                .find_commit(applied.commit)
+                .ok()
+                .map(|c| crate::time::format(crate::history::commit_time(&c)));
             let checks: Vec<_> = plan
                 .decision
                 .iter()

@@ -98,6 +98,14 @@ fn json_failures_say_why_on_stdout() {
     );
     assert!(out.stderr.contains("refused"), "{}", out.stderr);
 
+    // On success, the event as `history` will show it: time filled.
+    let done = env.json(&["promote", "churn", "1", "--to", "staging"]);
+    assert_eq!(done["event"]["time"], "2026-01-02T03:04:05Z", "{done}");
+    assert_eq!(
+        done["event"],
+        env.json(&["history", "churn"]).as_array().unwrap().last().unwrap().clone()
+    );
+
     let out = env.run_err(1, &["resolve", "models:/nomodel/1", "--json"]);
     let answer: serde_json::Value = serde_json::from_str(&out.stdout).expect(&out.stdout);
     assert_eq!(answer["ok"], false);
