@@ -552,9 +552,10 @@ pub fn commit_at(repo: &Repo, rev: &str, at: jiff::Timestamp) -> Result<git2::Oi
         commit = match commit.parent(0) {
             Ok(parent) => parent,
             Err(_) => {
-                return Err(GitError::BadRevision {
-                    rev: format!("{rev} at {}", crate::time::format(at)),
-                    message: "the history starts after that time".into(),
+                return Err(GitError::BeforeHistory {
+                    rev: rev.to_owned(),
+                    at: crate::time::format(at),
+                    first: crate::time::format(commit_time(&commit)),
                 });
             }
         };

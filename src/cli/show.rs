@@ -85,7 +85,21 @@ impl VersionView {
 pub fn run(ctx: &Ctx, args: ShowArgs) -> CliResult {
     let repo = ctx.open_registry()?;
     let rev = match args.at {
-        Some(at) => crate::history::commit_at(&repo, &args.rev, at)?.to_string(),
+        Some(at) => {
+            let commit = crate::history::commit_at(&repo, &args.rev, at)?;
+            // Say which state is shown: the last commit at or before that time.
+            let when = repo
+                .repo
+                .find_commit(commit)
+                .map(|c| crate::time::format(crate::history::commit_time(&c)))
+                .unwrap_or_default();
+            ctx.info(format!(
+                "The registry as of {}: commit {} of {when}",
+                crate::time::format(at),
+                &commit.to_string()[..12]
+            ));
+            commit.to_string()
+        }
         None => args.rev.clone(),
     };
     let snapshot = Snapshot::at_rev(&repo, &rev)?;

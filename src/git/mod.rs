@@ -22,6 +22,12 @@ pub enum GitError {
     BareRegistry(String),
     #[error("cannot resolve revision {rev:?}: {message}")]
     BadRevision { rev: String, message: String },
+    #[error("{rev} has no commit at or before {at}: its history starts at {first}")]
+    BeforeHistory {
+        rev: String,
+        at: String,
+        first: String,
+    },
     #[error("HEAD is detached; regent commits to a branch")]
     DetachedHead,
     #[error(
@@ -116,6 +122,9 @@ impl GitError {
                  actions/checkout with `fetch-depth: 0`)"
                     .into(),
             ),
+            GitError::BeforeHistory { first, .. } => Some(format!(
+                "nothing existed then; give a time at or after {first}"
+            )),
             GitError::BadRevision { .. } => {
                 Some("use a commit id, a branch, a tag, or an expression like HEAD~2".into())
             }

@@ -22,12 +22,26 @@ pub enum RunInputError {
     Invalid(String),
     #[error("{0}")]
     File(Diagnostic),
-    #[error("{path}: {source}")]
+    #[error("{path}: {}", plain_io(source))]
     Io {
         path: String,
         #[source]
         source: std::io::Error,
     },
+}
+
+/// An I/O error in words: fs-err's message names the call that failed
+/// ("failed to query resolved metadata"), which says less than the kind.
+fn plain_io(error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::IsADirectory => "it is a folder, not a file".into(),
+        // The OS's own words, without fs-err's description of the call.
+        _ => {
+            std::error::Error::source(error).map_or_else(|| error.to_string(), ToString::to_string)
+        }
+    }
 }
 
 /// Parses `K=V` (the key is required, the value may be empty).

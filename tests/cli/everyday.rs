@@ -103,7 +103,12 @@ fn json_failures_say_why_on_stdout() {
     assert_eq!(done["event"]["time"], "2026-01-02T03:04:05Z", "{done}");
     assert_eq!(
         done["event"],
-        env.json(&["history", "churn"]).as_array().unwrap().last().unwrap().clone()
+        env.json(&["history", "churn"])
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone()
     );
 
     let out = env.run_err(1, &["resolve", "models:/nomodel/1", "--json"]);
@@ -590,6 +595,97 @@ fn run_list_names_the_likely_field_and_sorts_by_params() {
     let out = env.run(&["run", "list", "--sort", "acuracy"]);
     assert!(
         out.stderr.contains("did you mean `metrics.accuracy`?"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Times and inputs of `run log` in plain words: `--start` takes the forms
+/// `--at` takes; a time before the history says so (no `--rev` hint); `show
+/// --at` names the commit it shows; a missing file is "no such file"; a key
+/// given twice is refused.
+#[test]
+fn times_and_run_inputs_speak_plainly() {
+    let env = TestEnv::with_registry();
+    let run = env.json(&["run", "log", "e", "--start", "yesterday", "--metric", "a=1"]);
+    assert_eq!(run["start_time"], "2026-01-01T00:00:00Z", "{run}");
+    let run = env.json(&[
+        "run",
+        "log",
+        "e",
+        "--start",
+        "3 hours ago",
+        "--metric",
+        "a=1",
+    ]);
+    assert_eq!(run["start_time"], "2026-01-02T00:04:05Z", "{run}");
+
+    let out = env.run_err(2, &["show", "--at", "2001-01-01"]);
+    assert!(
+        out.stderr
+            .contains("has no commit at or before 2001-01-01T00:00:00Z")
+            && out.stderr.contains("give a time at or after")
+            && !out.stderr.contains("HEAD~2"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run(&["show", "--at", "2030-01-01"]);
+    assert!(
+        out.stderr
+            .contains("The registry as of 2030-01-01T00:00:00Z: commit "),
+        "{}",
+        out.stderr
+    );
+
+    let before = env.state();
+    let out = env.run_err(2, &["run", "log", "e", "--metrics-file", "nope.json"]);
+    assert!(
+        out.stderr.contains("nope.json: no such file"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run_err(2, &["run", "log", "e", "--params-file", "nope.yaml"]);
+    assert!(
+        out.stderr.contains("nope.yaml: no such file"),
+        "{}",
+        out.stderr
+    );
+    for (flag, a, b) in [("--metric", "a=1", "a=2"), ("--param", "p=x", "p=y")] {
+        let out = env.run_err(2, &["run", "log", "e", flag, a, flag, b]);
+        assert!(out.stderr.contains("is given twice"), "{}", out.stderr);
+    }
+    assert_eq!(env.state(), before, "nothing written");
+}
+
+/// Mistyped experiments and runs get the likely name too (exit 1).
+#[test]
+fn mistyped_experiments_and_runs_get_did_you_mean() {
+    let env = TestEnv::with_registry();
+    env.run_ok(&[
+        "run",
+        "log",
+        "churn-exp",
+        "--name",
+        "baseline",
+        "--metric",
+        "a=1",
+    ]);
+    let out = env.run_err(1, &["run", "list", "churn-xp"]);
+    assert!(
+        out.stderr.contains("no experiment named churn-xp")
+            && out.stderr.contains("did you mean `churn-exp`?"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run_err(1, &["run", "show", "churn-xp/baseline"]);
+    assert!(
+        out.stderr.contains("did you mean `churn-exp`?"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run_err(1, &["run", "show", "churn-exp/baselin"]);
+    assert!(
+        out.stderr.contains("did you mean `baseline`?"),
         "{}",
         out.stderr
     );

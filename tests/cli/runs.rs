@@ -410,7 +410,13 @@ fn run_list_by_experiment() {
     ]);
     assert_eq!(ids(&env.json(&["run", "list", "fraud"])), ["fraud/x"]);
     assert_eq!(env.json(&["run", "list"]).as_array().unwrap().len(), 4);
-    assert_eq!(env.json(&["run", "list", "nothing"]), json!([]));
+    // An experiment that does not exist is a "no", not an empty list.
+    let out = env.run_err(1, &["run", "list", "nothing", "--json"]);
+    assert!(
+        out.stderr.contains("no experiment named nothing"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Without --name, names are generated: unique, valid, and sorted by time.

@@ -96,6 +96,12 @@ pub(super) fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
         .transpose()?;
     let repo = ctx.open_registry()?;
     let snapshot = Snapshot::at_rev(&repo, &args.rev)?;
+    if let Some(experiment) = &args.experiment {
+        names::check(NameKind::Experiment, experiment)?;
+        if let Some(hint) = super::unknown_experiment(&snapshot, experiment)? {
+            return Err(CliError::no(format!("no experiment named {experiment}")).hint(hint));
+        }
+    }
     let mut runs = load_runs(&snapshot, args.experiment.as_deref())?;
 
     let sort = args.sort.as_deref().map(|key| sort_field(&runs, key));

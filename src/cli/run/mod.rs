@@ -70,11 +70,12 @@ pub struct LogArgs {
     /// running, finished, failed or killed.
     #[arg(long, default_value = "finished", value_parser = parse_status)]
     pub status: RunStatus,
-    /// When the run started (RFC 3339; default: now).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// When the run started (RFC 3339, a date, `yesterday`, `3 hours ago`;
+    /// default: now).
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub start: Option<jiff::Timestamp>,
-    /// When the run ended (RFC 3339; default: now unless --status running).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    /// When the run ended (as --start; default: now unless --status running).
+    #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub end: Option<jiff::Timestamp>,
     /// Only write the file; do not commit.
     #[arg(long, conflicts_with = "push")]
@@ -160,6 +161,20 @@ pub struct UpdateData {
     pub note: Option<String>,
 }
 
+/// A key given twice on the command line is a mistake, not an update: which
+/// value was meant? (A file's value given again as a flag is an override.)
+fn once(flag: &str, pairs: &[(String, String)]) -> CliResult {
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, _) in pairs {
+        if !seen.insert(key.as_str()) {
+            return Err(CliError::error(format!(
+                "{flag} {key} is given twice; give each key once"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl UpdateData {
     /// Params from --params-file, then --param.
     pub(super) fn params(&self) -> CliResult<BTreeMap<String, String>> {
@@ -168,6 +183,7 @@ impl UpdateData {
             let value = runs::read_data_file(file)?;
             params = runs::params_from(&value, &file.display().to_string())?;
         }
+        once("--param", &self.params)?;
         params.extend(self.params.iter().cloned());
         Ok(params)
     }
@@ -176,6 +192,7 @@ impl UpdateData {
     /// (points at --step, stamped `now`).
     /// Histories too long to keep come with their full series (`runs::Spills`).
     pub(super) fn metrics(&self, now: jiff::Timestamp) -> CliResult<(runs::Metrics, runs::Spills)> {
+        once("--metric", &self.metrics)?;
         let ((mut metrics, mut history), spills) = match &self.metrics_file {
             Some(file) => runs::read_metrics_file(file)?,
             None => Default::default(),
@@ -252,11 +269,6 @@ fn parse_status(text: &str) -> Result<RunStatus, String> {
     RunStatus::parse(text).ok_or_else(|| "expected running, finished, failed or killed".into())
 }
 
-fn parse_time(text: &str) -> Result<jiff::Timestamp, String> {
-    crate::time::parse(text)
-        .ok_or_else(|| "expected an RFC 3339 time such as 2026-11-26T18:10:05Z".into())
-}
-
 pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
     match command {
         RunCommand::Log(mut args) => match args.batch.take() {
@@ -290,11 +302,39 @@ pub(super) fn split_run_id(id: &str) -> CliResult<(String, String)> {
     Ok((experiment.to_owned(), run.to_owned()))
 }
 
+/// For an experiment the registry does not have: what to say (the likely
+/// one, or where to look); None when it exists.
+pub(super) fn unknown_experiment(
+    snapshot: &Snapshot<'_>,
+    experiment: &str,
+) -> CliResult<Option<String>> {
+    let known = snapshot.experiment_names()?;
+    if known.iter().any(|e| e == experiment) {
+        return Ok(None);
+    }
+    Ok(Some(
+        crate::suggest::did_you_mean(experiment, known.iter().map(String::as_str)).unwrap_or_else(
+            || format!("there is no experiment {experiment}; `regent run list` shows the runs"),
+        ),
+    ))
+}
+
 pub(super) fn load_run(snapshot: &Snapshot<'_>, id: &str) -> CliResult<RunFile> {
     let (experiment, run) = split_run_id(id)?;
     if !snapshot.exists(&Layout::run(&experiment, &run)) {
-        return Err(CliError::no(format!("no run {id}"))
-            .hint("`regent run list` shows the runs (committed ones; see --rev)"));
+        let error = CliError::no(format!("no run {id}"));
+        return Err(match unknown_experiment(snapshot, &experiment)? {
+            Some(hint) => error.hint(hint),
+            None => {
+                let runs = snapshot.run_names(&experiment)?;
+                match crate::suggest::did_you_mean(&run, runs.iter().map(String::as_str)) {
+                    Some(suggestion) => error.hint(suggestion),
+                    None => {
+                        error.hint("`regent run list` shows the runs (committed ones; see --rev)")
+                    }
+                }
+            }
+        });
     }
     snapshot
         .run(&experiment, &run)
