@@ -346,6 +346,12 @@ pub fn metrics_from(value: &serde_json::Value, file: &str) -> Result<Metrics, Ru
                     points.push(metric_point(&key, i as u64, item)?);
                 }
                 points.sort_by_key(|p| p.step);
+                if let Some(twice) = points.windows(2).find(|w| w[0].step == w[1].step) {
+                    return Err(bad_metric(
+                        &key,
+                        &format!("has step {} twice; each step has one value", twice[0].step),
+                    ));
+                }
                 let last = points.last().map(|p| p.value).unwrap_or_default();
                 finals.insert(key.clone(), last);
                 history.insert(key, points);

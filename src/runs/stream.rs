@@ -293,6 +293,12 @@ impl Spill {
                 ),
             ));
         }
+        if self.last_step == Some(point.step) {
+            return Err(bad_metric(
+                &self.key,
+                &format!("has step {} twice; each step has one value", point.step),
+            ));
+        }
         // Its timestamps reach no schema check (they are not in the run
         // file), so they are checked here.
         if let Some(t) = &point.timestamp

@@ -690,3 +690,46 @@ fn mistyped_experiments_and_runs_get_did_you_mean() {
         out.stderr
     );
 }
+
+/// A history step given twice and an artifact given twice are refused,
+/// before anything is uploaded or written.
+#[test]
+fn repeated_steps_and_artifacts_are_refused() {
+    let env = TestEnv::with_registry();
+    env.write(
+        "regent.yaml",
+        "registry: 1\nstages:\n- name: staging\nartifacts:\n  root: .store\n",
+    );
+    env.commit_all("a store");
+    env.write(
+        "h.json",
+        r#"{"loss": [{"step": 1, "value": 0.5}, {"step": 1, "value": 0.4}]}"#,
+    );
+    env.write("model.pkl", "weights");
+    let before = env.state();
+    let out = env.run_err(2, &["run", "log", "e", "--metrics-file", "h.json"]);
+    assert!(
+        out.stderr.contains("metric `loss` has step 1 twice"),
+        "{}",
+        out.stderr
+    );
+    let out = env.run_err(
+        2,
+        &[
+            "run",
+            "log",
+            "e",
+            "--artifact",
+            "model.pkl",
+            "--artifact",
+            "model.pkl",
+        ],
+    );
+    assert!(
+        out.stderr.contains("--artifact model.pkl is given twice"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(env.state(), before, "nothing written");
+    assert!(!env.repo.join(".store").exists(), "nothing uploaded");
+}

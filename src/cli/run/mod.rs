@@ -221,6 +221,15 @@ impl UpdateData {
         ctx: &Ctx,
         repo: &crate::git::Repo,
     ) -> CliResult<Vec<crate::registry::RunArtifact>> {
+        // Before anything is uploaded.
+        let mut seen = std::collections::BTreeSet::new();
+        for artifact in &self.artifacts {
+            if !seen.insert(artifact.as_str()) {
+                return Err(CliError::error(format!(
+                    "--artifact {artifact} is given twice; give each artifact once"
+                )));
+            }
+        }
         crate::cli::artifact::for_run(ctx, repo, &self.artifacts, self.keep_local)
     }
 }
