@@ -26,6 +26,9 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Output: a table, or --json, or --format csv (RFC 4180, the fields of --json)."
+)]
 pub struct DiffArgs {
     /// The older revision.
     pub from: String,

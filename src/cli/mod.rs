@@ -75,7 +75,9 @@ pub struct Cli {
 pub enum FormatArg {
     Human,
     Json,
-    /// For `history` and `diff`.
+    /// For `history` and `diff` only, so hidden from every command's help;
+    /// those two say it.
+    #[value(hide = true)]
     Csv,
 }
 
@@ -140,7 +142,7 @@ pub enum Command {
     Artifact(artifact::ArtifactCommand),
     /// The registry's events, oldest first, from commits (hand edits included).
     #[command(
-        after_help = "Examples:\n  regent history churn --stage production\n  regent history --since '30 days ago' --format csv > audit.csv"
+        after_help = "Output: a table, --json, or --format csv (RFC 4180, the fields of --json).\n\nExamples:\n  regent history churn --stage production\n  regent history --since '30 days ago' --format csv > audit.csv"
     )]
     History(history::HistoryArgs),
     /// The registry events between two revisions.

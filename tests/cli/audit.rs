@@ -290,7 +290,7 @@ fn time_travel_with_at_and_rev() {
         &["resolve", "models:/churn/production", "--at", "2020-01-01"],
     );
     assert!(
-        out.stderr.contains("starts after that time"),
+        out.stderr.contains("has no commit at or before"),
         "{}",
         out.stderr
     );
@@ -467,7 +467,7 @@ fn commit_dates_outside_1970_to_9999_keep_their_order() {
     assert!(out.stderr.contains("there is no model m"), "{}", out.stderr);
     let out = env.run_err(2, &["resolve", "models:/m/latest", "--at", "1969-06-01"]);
     assert!(
-        out.stderr.contains("starts after that time"),
+        out.stderr.contains("has no commit at or before"),
         "{}",
         out.stderr
     );
