@@ -18,5 +18,10 @@ class RegentError(Exception):
         self.args_used = list(args_used)
         self.decision = decision
 
+    def __reduce__(self):
+        # Picklable with all its fields (multiprocessing, joblib): the
+        # default would call RegentError(message) alone.
+        return (RegentError, (self.message, self.exit_code, self.args_used, self.decision))
+
     def __str__(self):
         return f"{self.message} (regent exited with {self.exit_code})"

@@ -28,6 +28,14 @@ class RegentRefused(MlflowException):
         super().__init__(message, error_code)
         self.regent_error = regent_error
 
+    def __reduce__(self):
+        # Picklable, so that it crosses process boundaries (joblib workers)
+        # as itself: MlflowException keeps the code's name, the constructor
+        # takes its number.
+        from mlflow.protos.databricks_pb2 import ErrorCode
+
+        return (RegentRefused, (self.message, ErrorCode.Value(self.error_code), self.regent_error))
+
 
 def _code_for(error):
     text = error.message

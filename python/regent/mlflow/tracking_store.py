@@ -96,7 +96,8 @@ class RegentTrackingStore(AbstractStore):
         return sorted(names)
 
     def _has_runs(self, name):
-        return bool(regent(self.registry, "run", "list", name, "--limit", "1", what="experiment"))
+        # An experiment regent has never seen is a "no" (exit 1), not [].
+        return bool(exists(self.registry, "run", "list", name, "--limit", "1"))
 
     def create_experiment(self, name, artifact_location=None, tags=None):
         ids.check_name("experiment", name)
@@ -242,7 +243,7 @@ class RegentTrackingStore(AbstractStore):
         runs = []
         for experiment_id in experiment_ids:
             experiment = ids.experiment_name(experiment_id)
-            for record in regent(self.registry, "run", "list", experiment, what="search_runs"):
+            for record in exists(self.registry, "run", "list", experiment) or []:
                 run_identifier = ids.run_id(record["experiment"], record["name"])
                 active = session.lookup(self.registry, run_identifier)
                 if active is not None:
@@ -427,7 +428,7 @@ class RegentTrackingStore(AbstractStore):
         models = []
         for experiment_id in experiment_ids:
             experiment = ids.experiment_name(experiment_id)
-            for record in regent(self.registry, "run", "list", experiment, what="search"):
+            for record in exists(self.registry, "run", "list", experiment) or []:
                 run_identifier = ids.run_id(record["experiment"], record["name"])
                 active = session.lookup(self.registry, run_identifier)
                 mine = set()
