@@ -51,10 +51,14 @@ pub fn open(
         crate::names::check(kind, name)?;
     }
     let repo = ctx.open_registry()?;
-    let actor = match &action {
+    let (actor, authorship) = match &action {
         // An approval is the committer's own act, also in a pull request.
-        Action::Approve { .. } => ctx.approver(&repo)?.0,
-        _ => ctx.actor(&repo)?,
+        Action::Approve { .. } => ctx.approver(&repo)?,
+        _ => {
+            let actor = ctx.actor(&repo)?;
+            let authorship = repo.authorship(&actor)?;
+            (actor, authorship)
+        }
     };
     let client = super::github::client(&repo, &args.token_env)?;
     let remote = repo.upstream_remote().unwrap_or_else(|| "origin".into());
@@ -91,7 +95,7 @@ pub fn open(
             Some(start),
             &plan.changes,
             &message,
-            &repo.authorship(&actor)?,
+            &authorship,
         )?;
         Ok((plan, commit))
     };
