@@ -29,20 +29,57 @@ impl Repo {
     }
 
     /// Every tag on a commit that no local branch contains, by name.
+    ///
+    /// One walk of everything the branches reach (not one reachability
+    /// query per tag: a registry has a tag per event).
     pub fn leftover_tags(&self) -> Result<Vec<Leftover>, GitError> {
         let names = self
             .repo
             .tag_names(None)
             .context(|| "listing tags".into())?;
+        let (local, remote) = self.branch_tips()?;
+        let on_branches = self.reachable(&local)?;
+        let mut on_remote = None;
         let mut found = Vec::new();
         for name in names.iter().flatten().flatten() {
-            if let Some(leftover) = self.leftover(name)? {
-                found.push(leftover);
+            let Ok(reference) = self.repo.find_reference(&format!("refs/tags/{name}")) else {
+                continue;
+            };
+            let Ok(commit) = reference.peel_to_commit() else {
+                continue;
+            };
+            if on_branches.contains(&commit.id()) {
+                continue;
             }
+            if on_remote.is_none() {
+                on_remote = Some(self.reachable(&remote)?);
+            }
+            found.push(Leftover {
+                tag: name.to_owned(),
+                commit: commit.id(),
+                on_remote: on_remote.as_ref().is_some_and(|r| r.contains(&commit.id())),
+            });
         }
         Ok(found)
     }
 
+    /// Every commit reachable from `tips`.
+    fn reachable(
+        &self,
+        tips: &[git2::Oid],
+    ) -> Result<std::collections::HashSet<git2::Oid>, GitError> {
+        let mut walk = self
+            .repo
+            .revwalk()
+            .context(|| "walking the history".into())?;
+        for tip in tips {
+            walk.push(*tip).context(|| "walking the history".into())?;
+        }
+        walk.map(|oid| oid.context(|| "walking the history".into()))
+            .collect()
+    }
+
+    /// `tag`, if it is a leftover (one tag: reachability queries, no walk).
     fn leftover(&self, tag: &str) -> Result<Option<Leftover>, GitError> {
         let reference = match self.repo.find_reference(&format!("refs/tags/{tag}")) {
             Ok(r) => r,
