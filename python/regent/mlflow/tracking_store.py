@@ -111,10 +111,16 @@ class RegentTrackingStore(AbstractStore):
             raise unsupported.refuse(
                 PLUGIN, "create_experiment with tags", REASONS["set_experiment_tag"]
             )
-        if name in self._created or self._has_runs(name):
+        if name in self._created:
             raise MlflowException(
                 f"Experiment(name={name}) already exists.", RESOURCE_ALREADY_EXISTS
             )
+        # A name that has runs already is not refused: regent's experiments
+        # exist by their runs, so this is another process getting there
+        # first (parallel workers calling set_experiment at once). Refusing
+        # it would send this process's runs to Default: on
+        # RESOURCE_ALREADY_EXISTS, MLflow's set_experiment returns without
+        # making the experiment active.
         identifier = ids.experiment_id(name)
         self._created.add(name)
         return identifier
