@@ -207,6 +207,17 @@ impl TestEnv {
         outcome(&mut cmd)
     }
 
+    /// A bare `origin.git` beside the repository, added as `origin`, with
+    /// `main` pushed to it and tracked (`push -u`). Returns its path.
+    pub fn add_origin(&self) -> PathBuf {
+        let origin = self.root.join("origin.git");
+        let path = origin.to_str().unwrap();
+        self.git_in(&self.root, &["init", "-q", "--bare", "-b", "main", path]);
+        self.git(&["remote", "add", "origin", path]);
+        self.git(&["push", "-q", "-u", "origin", "main"]);
+        origin
+    }
+
     /// Runs the system `git` in the repository and returns stdout.
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(&self.repo, args)

@@ -340,20 +340,8 @@ fn tags_left_behind_by_git_reset_are_diagnosed_and_fixed() {
     assert_eq!(register("r3").code, 0);
 
     // A pushed one is published: reported, never deleted.
-    let origin = env.root.join("origin.git");
-    env.git_in(
-        &env.root,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    env.git(&["push", "-q", "-u", "origin", "main", "--tags"]);
+    env.add_origin();
+    env.git(&["push", "-q", "origin", "--tags"]);
     env.git(&["reset", "-q", "--hard", "HEAD~1"]);
     let out = env.run_err(1, &["doctor", "--fix"]);
     assert!(

@@ -29,20 +29,7 @@ pub(crate) fn setup() -> TestEnv {
     ]);
     env.run_ok(&["register", "m", "--artifact", "s3://m/1", "--run", "e/r"]);
     env.run_ok(&["promote", "m", "1", "--to", "staging"]);
-    let origin = env.root.join("origin.git");
-    env.git_in(
-        &env.root,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    env.git(&["push", "-q", "-u", "origin", "main"]);
+    env.add_origin();
     env
 }
 

@@ -174,20 +174,7 @@ fn publish_refuses_a_rewritten_history() {
 #[test]
 fn publish_push_sends_tags() {
     let env = main_with_v1();
-    let origin = env.root.join("origin.git");
-    env.git_in(
-        &env.root,
-        &[
-            "init",
-            "-q",
-            "--bare",
-            "-b",
-            "main",
-            origin.to_str().unwrap(),
-        ],
-    );
-    env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-    env.git(&["push", "-q", "origin", "main"]);
+    let origin = env.add_origin();
     env.run_ok(&["publish", "--push"]);
     assert_eq!(env.git_in(&origin, &["tag", "--list"]), "m@v1\n");
     env.run_ok(&["publish", "--push"]);

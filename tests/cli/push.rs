@@ -14,20 +14,7 @@ struct Remote {
 impl Remote {
     fn new() -> Remote {
         let env = TestEnv::with_registry();
-        let origin = env.root.join("origin.git");
-        env.git_in(
-            &env.root,
-            &[
-                "init",
-                "-q",
-                "--bare",
-                "-b",
-                "main",
-                origin.to_str().unwrap(),
-            ],
-        );
-        env.git(&["remote", "add", "origin", origin.to_str().unwrap()]);
-        env.git(&["push", "-q", "-u", "origin", "main"]);
+        let origin = env.add_origin();
         Remote { env, origin }
     }
 
