@@ -60,31 +60,18 @@ pub fn open(
             (actor, authorship)
         }
     };
-    let client = super::github::client(&repo, &args.token_env)?;
-    let remote = repo.upstream_remote().unwrap_or_else(|| "origin".into());
-    let base = match &args.base {
-        Some(b) => b.clone(),
-        None => upstream_branch(&repo).unwrap_or_else(|| "main".into()),
-    };
-    for branch in std::iter::once(&base).chain(args.branch.as_ref()) {
-        if branch.starts_with('-')
-            || !git2::Reference::is_valid_name(&format!("refs/heads/{branch}"))
-        {
-            return Err(CliError::error(format!("{branch:?} is not a branch name")));
-        }
-    }
-    let dir = repo
-        .workdir
-        .clone()
-        .unwrap_or_else(|| repo.repo.path().to_path_buf());
-    let base_commit = fetch_branch(&repo, &dir, &remote, &base)?
-        .ok_or_else(|| CliError::error(format!("{remote} has no branch {base}")))?;
+    let proposal = Proposal::new(&repo, args)?;
     let who = Actor {
         pull_request: true,
         name: &actor,
         now: crate::time::now(),
     };
-    let build = |start: &git2::Commit<'_>| -> CliResult<(Plan, git2::Oid)> {
+    let branch = match &args.branch {
+        Some(shared) => Branch::Shared(shared),
+        // regent's own branch for this one event, named after it.
+        None => Branch::Own(&|plan: &Plan| branch_name(plan)),
+    };
+    let pushed = proposal.push(branch, &mut |start| {
         let plan =
             lifecycle::plan(&repo, start, &action, &who).map_err(super::lifecycle::plan_error)?;
         let message =
@@ -97,88 +84,244 @@ pub fn open(
             &message,
             &authorship,
         )?;
-        Ok((plan, commit))
-    };
-
-    let (plan, commit, branch) = match &args.branch {
-        // regent's own branch for this one event: rebuilt from the base on a
-        // rerun, so a force push replaces it.
-        None => {
-            let (plan, commit) = build(&base_commit)?;
-            let branch = branch_name(&plan);
-            push(&dir, &remote, commit, &branch, true)?;
-            (plan, commit, branch)
-        }
-        // A shared branch: build on its head, push a fast-forward, and
-        // rebuild when another command got there first.
-        Some(branch) => {
-            let mut attempt = 1;
-            loop {
-                let start = match fetch_branch(&repo, &dir, &remote, branch)? {
-                    Some(head) => head,
-                    None => base_commit.clone(),
-                };
-                let (plan, commit) = build(&start)?;
-                match push(&dir, &remote, commit, branch, false) {
-                    Ok(()) => break (plan, commit, branch.clone()),
-                    Err(_) if attempt < BRANCH_ATTEMPTS => attempt += 1,
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-    };
+        Ok((commit, plan))
+    })?;
+    let plan = &pushed.value;
 
     let single_promotion =
         args.branch.is_none() && matches!(action, Action::Promote { .. } | Action::Rollback { .. });
-    let dir_for_templates = repo.registry_dir().ok();
+    let checks: Vec<serde_json::Value> = plan
+        .decision
+        .iter()
+        .flat_map(|d| d.checks.iter())
+        .map(crate::policy::Check::to_json)
+        .collect();
     let (title, body) = if single_promotion {
-        let context = body_context(&repo, &base_commit, &plan, &actor)?;
-        let title = crate::render::render(dir_for_templates.as_deref(), "pr-title.j2", &context)
-            .map_err(|e| CliError::error(e.to_string()))?;
-        let body = crate::render::render(dir_for_templates.as_deref(), "pr-body.md.j2", &context)
-            .map_err(|e| CliError::error(e.to_string()))?;
-        (title, body)
+        let context = body_context(&repo, &proposal.base_commit, plan, &actor)?;
+        proposal.render(&context, "pr-title.j2", "pr-body.md.j2")?
     } else {
-        let context = events_context(&repo, &base_commit, commit, &plan, &actor, &branch)?;
-        let title =
-            crate::render::render(dir_for_templates.as_deref(), "pr-events-title.j2", &context)
-                .map_err(|e| CliError::error(e.to_string()))?;
-        let body = crate::render::render(dir_for_templates.as_deref(), "pr-events.md.j2", &context)
-            .map_err(|e| CliError::error(e.to_string()))?;
-        (title, body)
+        let context = proposal.events_context(&pushed, &plan.event.describe(), checks, &actor)?;
+        proposal.render(&context, "pr-events-title.j2", "pr-events.md.j2")?
     };
-    let title = title.split_whitespace().collect::<Vec<_>>().join(" ");
     let mut labels = vec!["regent".to_owned()];
     labels.extend(plan.event.stage.as_ref().map(|s| format!("stage:{s}")));
-    let (pr, created) = super::github::block_on(async {
-        let (pr, created) = client
-            .open_or_update_pull(&title, &body, &branch, &base)
-            .await?;
-        client.add_labels(pr.number, &labels).await?;
-        Ok::<_, crate::github::GitHubError>((pr, created))
-    })?
-    .map_err(super::github::error)?;
+    proposal.open_pull(
+        ctx,
+        &pushed,
+        &title,
+        &body,
+        &labels,
+        &plan.event.describe(),
+        serde_json::Map::new(),
+    )
+}
 
-    github_outputs(&[
-        ("pr-number", pr.number.to_string()),
-        ("pr-url", pr.html_url.clone()),
-    ])?;
-    let mut out = std::io::stdout().lock();
-    match ctx.format {
-        Format::Json => write_json(
-            &mut out,
-            &serde_json::json!({"number": pr.number, "url": pr.html_url, "branch": branch, "created": created, "commit": commit.to_string()}),
-        )?,
-        Format::Human => writeln!(out, "#{} {}", pr.number, pr.html_url)?,
+/// Where a `--pr` event's commit goes.
+pub enum Branch<'a, T> {
+    /// A branch several commands share (`--branch NAME`, or a run's own
+    /// branch that `run start` made and `run update | end` add to): built
+    /// on its head, or on the base when it does not exist yet, and pushed
+    /// as a fast-forward, rebuilt when another command pushed first.
+    Shared(&'a str),
+    /// regent's own branch for this one event, named from what was built:
+    /// built on the base and force-pushed, so a rerun replaces it.
+    Own(&'a dyn Fn(&T) -> String),
+}
+
+/// A commit pushed to a pull request's branch, and what built it.
+pub struct Pushed<T> {
+    pub value: T,
+    pub commit: git2::Oid,
+    pub branch: String,
+}
+
+/// What every `--pr` command shares once the repository is open: the
+/// GitHub client, the remote, the base branch and its head as fetched now.
+/// The user's checkout is never touched: commits are built on fetched
+/// heads and pushed by id.
+pub struct Proposal<'r> {
+    repo: &'r crate::git::Repo,
+    client: crate::github::Client,
+    remote: String,
+    base: String,
+    dir: std::path::PathBuf,
+    base_commit: git2::Commit<'r>,
+}
+
+impl<'r> Proposal<'r> {
+    /// Checks the branch names and the token (before anything is built or
+    /// uploaded further) and fetches the base.
+    pub fn new(repo: &'r crate::git::Repo, args: &PullRequestArgs) -> CliResult<Proposal<'r>> {
+        let client = super::github::client(repo, &args.token_env)?;
+        let remote = repo.upstream_remote().unwrap_or_else(|| "origin".into());
+        let base = match &args.base {
+            Some(b) => b.clone(),
+            None => upstream_branch(repo).unwrap_or_else(|| "main".into()),
+        };
+        for branch in std::iter::once(&base).chain(args.branch.as_ref()) {
+            check_branch_name(branch)?;
+        }
+        let dir = repo
+            .workdir
+            .clone()
+            .unwrap_or_else(|| repo.repo.path().to_path_buf());
+        let base_commit = fetch_branch(repo, &dir, &remote, &base)?
+            .ok_or_else(|| CliError::error(format!("{remote} has no branch {base}")))?;
+        Ok(Proposal {
+            repo,
+            client,
+            remote,
+            base,
+            dir,
+            base_commit,
+        })
     }
-    out.flush()?;
-    ctx.info(format!(
-        "{} pull request #{} to {}: {}",
-        if created { "Opened" } else { "Updated" },
-        pr.number,
-        base,
-        plan.event.describe(),
-    ));
+
+    /// Builds the event's commit with `build` on the commit `branch` says,
+    /// and pushes it. `build` may be called again when a shared branch moved.
+    pub fn push<T>(
+        &self,
+        branch: Branch<'_, T>,
+        build: &mut dyn FnMut(&git2::Commit<'r>) -> CliResult<(git2::Oid, T)>,
+    ) -> CliResult<Pushed<T>> {
+        match branch {
+            Branch::Own(name) => {
+                let (commit, value) = build(&self.base_commit)?;
+                let branch = name(&value);
+                check_branch_name(&branch)?;
+                push(&self.dir, &self.remote, commit, &branch, true)?;
+                Ok(Pushed {
+                    value,
+                    commit,
+                    branch,
+                })
+            }
+            Branch::Shared(branch) => {
+                check_branch_name(branch)?;
+                let mut attempt = 1;
+                loop {
+                    let start = match fetch_branch(self.repo, &self.dir, &self.remote, branch)? {
+                        Some(head) => head,
+                        None => self.base_commit.clone(),
+                    };
+                    let (commit, value) = build(&start)?;
+                    match push(&self.dir, &self.remote, commit, branch, false) {
+                        Ok(()) => {
+                            return Ok(Pushed {
+                                value,
+                                commit,
+                                branch: branch.to_owned(),
+                            });
+                        }
+                        Err(_) if attempt < BRANCH_ATTEMPTS => attempt += 1,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The title and body from the registry's templates (or regent's own),
+    /// the title on one line.
+    pub fn render(
+        &self,
+        context: &serde_json::Value,
+        title_template: &str,
+        body_template: &str,
+    ) -> CliResult<(String, String)> {
+        let dir = self.repo.registry_dir().ok();
+        let render = |name| {
+            crate::render::render(dir.as_deref(), name, context)
+                .map_err(|e| CliError::error(e.to_string()))
+        };
+        let title = render(title_template)?;
+        let body = render(body_template)?;
+        Ok((title.split_whitespace().collect::<Vec<_>>().join(" "), body))
+    }
+
+    /// What the events template sees: every event on the branch (from the
+    /// base to the pushed commit), the newest event's checks, and what the
+    /// gate will ask.
+    pub fn events_context<T>(
+        &self,
+        pushed: &Pushed<T>,
+        summary: &str,
+        checks: Vec<serde_json::Value>,
+        actor: &str,
+    ) -> CliResult<serde_json::Value> {
+        let history = crate::history::walk_range(
+            self.repo,
+            Some(&self.base_commit.id().to_string()),
+            &pushed.commit.to_string(),
+            &crate::history::Filter::default(),
+        )?;
+        let events: Vec<String> = history.events.iter().map(|e| e.describe()).collect();
+        Ok(serde_json::json!({
+            "marker": BODY_MARKER,
+            "summary": summary,
+            "actor": actor,
+            "branch": pushed.branch,
+            "events": events,
+            "checks": checks,
+        }))
+    }
+
+    /// Opens the pull request (or updates the one the branch has), labels
+    /// it, and says so: `#N URL` (or JSON with `extra`'s fields) on stdout,
+    /// the PR's number and URL as step outputs in a GitHub job.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_pull<T>(
+        &self,
+        ctx: &Ctx,
+        pushed: &Pushed<T>,
+        title: &str,
+        body: &str,
+        labels: &[String],
+        summary: &str,
+        extra: serde_json::Map<String, serde_json::Value>,
+    ) -> CliResult {
+        let (pr, created) = super::github::block_on(async {
+            let (pr, created) = self
+                .client
+                .open_or_update_pull(title, body, &pushed.branch, &self.base)
+                .await?;
+            self.client.add_labels(pr.number, labels).await?;
+            Ok::<_, crate::github::GitHubError>((pr, created))
+        })?
+        .map_err(super::github::error)?;
+
+        github_outputs(&[
+            ("pr-number", pr.number.to_string()),
+            ("pr-url", pr.html_url.clone()),
+        ])?;
+        let mut out = std::io::stdout().lock();
+        match ctx.format {
+            Format::Json => {
+                let mut value = serde_json::json!({"number": pr.number, "url": pr.html_url, "branch": pushed.branch, "created": created, "commit": pushed.commit.to_string()});
+                if let Some(map) = value.as_object_mut() {
+                    map.extend(extra);
+                }
+                write_json(&mut out, &value)?
+            }
+            Format::Human => writeln!(out, "#{} {}", pr.number, pr.html_url)?,
+        }
+        out.flush()?;
+        ctx.info(format!(
+            "{} pull request #{} to {}: {summary}",
+            if created { "Opened" } else { "Updated" },
+            pr.number,
+            self.base,
+        ));
+        Ok(())
+    }
+}
+
+/// A branch name regent will push: a valid ref that no option parser
+/// could take for a flag.
+fn check_branch_name(branch: &str) -> CliResult {
+    if branch.starts_with('-') || !git2::Reference::is_valid_name(&format!("refs/heads/{branch}")) {
+        return Err(CliError::error(format!("{branch:?} is not a branch name")));
+    }
     Ok(())
 }
 
@@ -237,39 +380,6 @@ fn push(
         CliError::error(format!("could not push {branch} to {remote}")).cause(e.to_string())
     })?;
     Ok(())
-}
-
-/// What the events template sees: every event on the branch (from the
-/// base to `head`), the newest event's checks, and what the gate will ask.
-fn events_context(
-    repo: &crate::git::Repo,
-    base: &git2::Commit<'_>,
-    head: git2::Oid,
-    plan: &Plan,
-    actor: &str,
-    branch: &str,
-) -> CliResult<serde_json::Value> {
-    let history = crate::history::walk_range(
-        repo,
-        Some(&base.id().to_string()),
-        &head.to_string(),
-        &crate::history::Filter::default(),
-    )?;
-    let events: Vec<String> = history.events.iter().map(|e| e.describe()).collect();
-    let checks: Vec<serde_json::Value> = plan
-        .decision
-        .iter()
-        .flat_map(|d| d.checks.iter())
-        .map(crate::policy::Check::to_json)
-        .collect();
-    Ok(serde_json::json!({
-        "marker": BODY_MARKER,
-        "summary": plan.event.describe(),
-        "actor": actor,
-        "branch": branch,
-        "events": events,
-        "checks": checks,
-    }))
 }
 
 /// regent's own branch for one event: `regent/<model>/<stage>/v<N>` for a

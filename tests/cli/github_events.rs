@@ -9,7 +9,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 /// Answers the pull-request calls for `branch` as GitHub would: none open
 /// until one is created (number 9), then that one.
-async fn pulls_for(server: &MockServer, branch: &str) {
+pub(crate) async fn pulls_for(server: &MockServer, branch: &str) {
     Mock::given(method("GET"))
         .and(path("/repos/acme/ml/pulls"))
         .and(query_param("head", format!("acme:{branch}")))
@@ -48,7 +48,7 @@ async fn pulls_for(server: &MockServer, branch: &str) {
 }
 
 /// The bodies of the pull-request writes (POST and PATCH), in order.
-async fn bodies(server: &MockServer) -> Vec<Value> {
+pub(crate) async fn bodies(server: &MockServer) -> Vec<Value> {
     server
         .received_requests()
         .await

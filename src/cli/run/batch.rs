@@ -52,6 +52,7 @@ pub(super) fn log_batch(
     file: &Path,
     keep_local: bool,
     commit: &CommitArgs,
+    pull_request: &crate::cli::pull_request::PullRequestArgs,
 ) -> CliResult {
     let repo = ctx.open_registry()?;
     let actor = ctx.actor(&repo)?;
@@ -102,7 +103,7 @@ pub(super) fn log_batch(
             )));
         }
     }
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |head| {
+    let mut build_event = |head: &git2::Commit<'_>| {
         let snapshot = Snapshot::of_commit(&repo, head)?;
         let exists = |experiment: &str, name: &str| {
             snapshot
@@ -171,7 +172,32 @@ pub(super) fn log_batch(
             },
             ids,
         ))
-    })?;
+    };
+    if pull_request.pr {
+        // The batch's own branch is named after its first run.
+        let own = |ids: &Vec<String>| {
+            format!(
+                "regent/runs/{}",
+                ids.first().map_or("batch", String::as_str)
+            )
+        };
+        return super::propose::propose(
+            ctx,
+            &repo,
+            pull_request,
+            &actor,
+            super::propose::RunBranch::New(&own),
+            &|ids: &Vec<String>| {
+                let mut extra = serde_json::Map::new();
+                extra.insert("runs".into(), ids.clone().into());
+                let count = ids.len();
+                let plural = if count == 1 { "" } else { "s" };
+                (format!("log {count} run{plural}"), extra)
+            },
+            &mut build_event,
+        );
+    }
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut build_event)?;
     let ids = applied.value;
     let mut out = std::io::stdout().lock();
     match ctx.format {

@@ -95,6 +95,9 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
         CliError::bad_files("the run record would not be valid; nothing was written", d)
     })?;
 
+    if args.pull_request.pr {
+        return propose_run(ctx, &repo, &args, record, now);
+    }
     let (commit, record) = if args.no_commit {
         let _lock = workspace::lock(&repo)?;
         if registry_dir.join(&path).exists() {
@@ -133,9 +136,7 @@ pub(super) fn log(ctx: &Ctx, args: LogArgs) -> CliResult {
 
 /// Commits the run as one event through [`apply_run_event`], under the
 /// checkout's lock; with `--push`, built on the remote's head and retried
-/// when another writer pushed first. The name is judged against the commit
-/// the run is built on: an explicit `--name` taken there (by a run logged
-/// meanwhile, here or on the remote) is refused, a generated one drawn again.
+/// when another writer pushed first.
 fn commit_run(
     ctx: &Ctx,
     repo: &Repo,
@@ -144,57 +145,92 @@ fn commit_run(
     push: Option<&workspace::PushTarget>,
     now: jiff::Timestamp,
 ) -> CliResult<(git2::Oid, RunFile)> {
-    let registry_dir = repo.registry_dir()?;
     let applied = apply_run_event(ctx, repo, &record.user, push, &mut |base| {
-        let tree = base
-            .tree()
-            .context(|| "reading the tree of the commit the run is built on".into())?;
-        // Taken in the commit built on, or by a file of that name in the
-        // working tree (a run written with --no-commit) that the commit
-        // would overwrite.
-        let taken = |name: &str| {
-            let path = Layout::run(&record.experiment, name);
-            registry_dir.join(&path).exists()
-                || tree
-                    .get_path(std::path::Path::new(&repo.repo_path(&path)))
-                    .is_ok()
-        };
-        let mut record = record.clone();
-        if taken(&record.name) {
-            if args.name.is_some() {
-                return Err(CliError::no(format!("run {} already exists", record.id()))
-                    .hint("runs are never overwritten; choose another --name or omit it"));
-            }
-            record.name = runs::generate_name(now, &taken);
-        }
-        let path = Layout::run(&record.experiment, &record.name);
-        let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
-        crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes()).map_err(
-            |d| CliError::bad_files("the run record would not be valid; nothing was written", d),
-        )?;
-        let subject = crate::cli::commit_subject(
-            repo,
-            "run",
-            &[("experiment", &record.experiment), ("run", &record.name)],
-        )?;
-        let message = CommitMessage::new(subject)
-            .with_user_message(args.commit.message.as_deref())
-            .trailer("Regent-Event", "run")
-            .trailer("Regent-Experiment", record.experiment.clone())
-            .trailer("Regent-Run", record.name.clone())
-            .trailer("Regent-Actor", record.user.clone());
-        let change = Change {
-            path,
-            content: Some(yaml.into_bytes()),
-        };
-        let prepared = workspace::Prepared {
-            changes: vec![change],
-            tags: Vec::new(),
-            message,
-        };
-        Ok((prepared, record))
+        prepare_run(repo, args, &record, base, now)
     })?;
     Ok((applied.commit, applied.value))
+}
+
+/// `--pr`: the run's commit on a pull request's branch (its own,
+/// `regent/runs/<experiment>/<run>`, or `--branch`'s), and the pull request.
+fn propose_run(
+    ctx: &Ctx,
+    repo: &Repo,
+    args: &LogArgs,
+    record: RunFile,
+    now: jiff::Timestamp,
+) -> CliResult {
+    let own = |record: &RunFile| super::propose::own_branch(&record.experiment, &record.name);
+    super::propose::propose(
+        ctx,
+        repo,
+        &args.pull_request,
+        &record.user,
+        super::propose::RunBranch::New(&own),
+        &|record| super::propose::describe_run("log", record),
+        &mut |base| prepare_run(repo, args, &record, base, now),
+    )
+}
+
+/// The run's file and commit message on `base`. The name is judged against
+/// the commit the run is built on: an explicit `--name` taken there (by a
+/// run logged meanwhile, here or on the remote) is refused, a generated one
+/// drawn again.
+fn prepare_run(
+    repo: &Repo,
+    args: &LogArgs,
+    record: &RunFile,
+    base: &git2::Commit<'_>,
+    now: jiff::Timestamp,
+) -> CliResult<(workspace::Prepared, RunFile)> {
+    let registry_dir = repo.registry_dir()?;
+    let tree = base
+        .tree()
+        .context(|| "reading the tree of the commit the run is built on".into())?;
+    // Taken in the commit built on, or by a file of that name in the
+    // working tree (a run written with --no-commit) that the commit
+    // would overwrite.
+    let taken = |name: &str| {
+        let path = Layout::run(&record.experiment, name);
+        registry_dir.join(&path).exists()
+            || tree
+                .get_path(std::path::Path::new(&repo.repo_path(&path)))
+                .is_ok()
+    };
+    let mut record = record.clone();
+    if taken(&record.name) {
+        if args.name.is_some() {
+            return Err(CliError::no(format!("run {} already exists", record.id()))
+                .hint("runs are never overwritten; choose another --name or omit it"));
+        }
+        record.name = runs::generate_name(now, &taken);
+    }
+    let path = Layout::run(&record.experiment, &record.name);
+    let yaml = to_yaml("run", &record).map_err(|e| CliError::error(e.to_string()))?;
+    crate::load::load::<RunFile>("run", &repo.repo_path(&path), yaml.as_bytes()).map_err(|d| {
+        CliError::bad_files("the run record would not be valid; nothing was written", d)
+    })?;
+    let subject = crate::cli::commit_subject(
+        repo,
+        "run",
+        &[("experiment", &record.experiment), ("run", &record.name)],
+    )?;
+    let message = CommitMessage::new(subject)
+        .with_user_message(args.commit.message.as_deref())
+        .trailer("Regent-Event", "run")
+        .trailer("Regent-Experiment", record.experiment.clone())
+        .trailer("Regent-Run", record.name.clone())
+        .trailer("Regent-Actor", record.user.clone());
+    let change = Change {
+        path,
+        content: Some(yaml.into_bytes()),
+    };
+    let prepared = workspace::Prepared {
+        changes: vec![change],
+        tags: Vec::new(),
+        message,
+    };
+    Ok((prepared, record))
 }
 
 /// Applies one run event through [`workspace::apply`] under the checkout's

@@ -9,6 +9,7 @@ mod bound;
 mod capture;
 mod list;
 mod log;
+mod propose;
 mod show;
 mod track;
 
@@ -78,10 +79,12 @@ pub struct LogArgs {
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub end: Option<jiff::Timestamp>,
     /// Only write the file; do not commit.
-    #[arg(long, conflicts_with = "push")]
+    #[arg(long, conflicts_with_all = ["push", "pr"])]
     pub no_commit: bool,
     #[command(flatten)]
     pub commit: CommitArgs,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -95,6 +98,8 @@ pub struct StartArgs {
     pub data: UpdateData,
     #[command(flatten)]
     pub commit: CommitArgs,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -114,6 +119,8 @@ pub struct UpdateArgs {
     pub data: UpdateData,
     #[command(flatten)]
     pub commit: CommitArgs,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
 }
 
 #[derive(Debug, clap::Args)]
@@ -127,6 +134,8 @@ pub struct EndArgs {
     pub data: UpdateData,
     #[command(flatten)]
     pub commit: CommitArgs,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
 }
 
 /// What `run log`, `start`, `update` and `end` put in a run.
@@ -281,7 +290,13 @@ fn parse_status(text: &str) -> Result<RunStatus, String> {
 pub fn run(ctx: &Ctx, command: RunCommand) -> CliResult {
     match command {
         RunCommand::Log(mut args) => match args.batch.take() {
-            Some(file) => batch::log_batch(ctx, &file, args.data.keep_local, &args.commit),
+            Some(file) => batch::log_batch(
+                ctx,
+                &file,
+                args.data.keep_local,
+                &args.commit,
+                &args.pull_request,
+            ),
             None => log::log(ctx, args),
         },
         RunCommand::List(args) => list::list(ctx, args),

@@ -39,7 +39,7 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
     record.metrics = metrics;
     record.artifacts = args.data.artifacts(ctx, &repo)?;
     super::bound::add_history(ctx, &repo, &mut record, &history, &spills)?;
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |base| {
+    let mut build_event = |base: &git2::Commit<'_>| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let taken = |name: &str| {
             snapshot
@@ -65,12 +65,32 @@ pub(super) fn start(ctx: &Ctx, args: StartArgs) -> CliResult {
             &actor,
         )?;
         Ok((prepared, record))
-    })?;
+    };
+    if args.pull_request.pr {
+        let own = |record: &RunFile| super::propose::own_branch(&record.experiment, &record.name);
+        return super::propose::propose(
+            ctx,
+            &repo,
+            &args.pull_request,
+            &actor,
+            super::propose::RunBranch::New(&own),
+            &|record| super::propose::describe_run("start", record),
+            &mut build_event,
+        );
+    }
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut build_event)?;
     report(ctx, &applied.value, applied.commit, "Started")
 }
 
 pub(super) fn update(ctx: &Ctx, args: UpdateArgs) -> CliResult {
-    change(ctx, &args.run, &args.data, None, &args.commit)
+    change(
+        ctx,
+        &args.run,
+        &args.data,
+        None,
+        &args.commit,
+        &args.pull_request,
+    )
 }
 
 pub(super) fn end(ctx: &Ctx, args: EndArgs) -> CliResult {
@@ -79,7 +99,14 @@ pub(super) fn end(ctx: &Ctx, args: EndArgs) -> CliResult {
             "--status running does not end a run; use finished, failed or killed",
         ));
     }
-    change(ctx, &args.run, &args.data, Some(args.status), &args.commit)
+    change(
+        ctx,
+        &args.run,
+        &args.data,
+        Some(args.status),
+        &args.commit,
+        &args.pull_request,
+    )
 }
 
 /// `update` (no status) or `end` (a final status) of a running run.
@@ -89,6 +116,7 @@ fn change(
     data: &UpdateData,
     status: Option<RunStatus>,
     commit: &crate::cli::CommitArgs,
+    pull_request: &crate::cli::pull_request::PullRequestArgs,
 ) -> CliResult {
     let (experiment, name) = split_run_id(id)?;
     let repo = ctx.open_registry()?;
@@ -102,7 +130,7 @@ fn change(
     let ((metrics, history), spills) = data.metrics(now)?;
     let artifacts = data.artifacts(ctx, &repo)?;
     let tags: BTreeMap<String, String> = data.tags.iter().cloned().collect();
-    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut |base| {
+    let mut build_event = |base: &git2::Commit<'_>| {
         let snapshot = Snapshot::of_commit(&repo, base)?;
         let path = Layout::run(&experiment, &name);
         let Some(snapshot) = snapshot.filter(|s| s.exists(&path)) else {
@@ -140,7 +168,20 @@ fn change(
         let event = if status.is_some() { "end" } else { "update" };
         let prepared = prepare(&repo, &record, event, commit.message.as_deref(), &actor)?;
         Ok((prepared, record))
-    })?;
+    };
+    let verb_now = if status.is_some() { "end" } else { "update" };
+    if pull_request.pr {
+        return super::propose::propose(
+            ctx,
+            &repo,
+            pull_request,
+            &actor,
+            super::propose::RunBranch::Existing(super::propose::own_branch(&experiment, &name)),
+            &|record| super::propose::describe_run(verb_now, record),
+            &mut build_event,
+        );
+    }
+    let applied = super::log::apply_run_event(ctx, &repo, &actor, push.as_ref(), &mut build_event)?;
     let verb = if status.is_some() { "Ended" } else { "Updated" };
     report(ctx, &applied.value, applied.commit, verb)
 }
