@@ -10,14 +10,28 @@ use std::path::{Path, PathBuf};
 
 /// An action folder like the released one, with its own checksums.txt, and
 /// a release archive of the test binary served from a file:// URL.
-struct Release {
-    action: PathBuf,
-    downloads: PathBuf,
-    archive_sha256: String,
-    cargo_log: PathBuf,
+pub(super) struct Release {
+    pub(super) action: PathBuf,
+    pub(super) downloads: PathBuf,
+    pub(super) archive_sha256: String,
+    pub(super) cargo_log: PathBuf,
 }
 
-fn release(env: &TestEnv, target: &str) -> Release {
+/// A fake `cargo` that records its arguments in `log` and "builds" the test
+/// binary into `--root`'s `bin`.
+pub(super) fn fake_cargo(log: &Path) -> String {
+    format!(
+        "#!/bin/sh\n\
+         printf '%s\\n' \"$@\" > '{log}'\n\
+         while [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\n\
+         mkdir -p \"$root/bin\"\n\
+         for exe in regent regent.exe; do ln -sf '{bin}' \"$root/bin/$exe\"; done\n",
+        log = log.display(),
+        bin = regent_bin().display()
+    )
+}
+
+pub(super) fn release(env: &TestEnv, target: &str) -> Release {
     let action = env.root.join("action");
     std::fs::create_dir_all(&action).unwrap();
     for file in ["action.yml", "Cargo.toml"] {
@@ -65,7 +79,7 @@ impl Release {
 
     /// A runner that installs from this release, with a fake `cargo` that
     /// records its arguments and "builds" the test binary.
-    fn runner<'a>(&self, env: &'a TestEnv, command: &str) -> Runner<'a> {
+    pub(super) fn runner<'a>(&self, env: &'a TestEnv, command: &str) -> Runner<'a> {
         let mut runner = Runner::new(env, command);
         runner.use_test_binary = false;
         runner.action_path = self.action.clone();
@@ -73,22 +87,19 @@ impl Release {
             "REGENT_DOWNLOAD_BASE",
             format!("file://{}", self.downloads.display()),
         );
+        runner.tool("cargo", &fake_cargo(&self.cargo_log));
+        // A runner's Rust as recent as regent needs (Cargo.toml's rust-version).
         runner.tool(
-            "cargo",
+            "rustc",
             &format!(
-                "#!/bin/sh\n\
-                 printf '%s\\n' \"$@\" > '{log}'\n\
-                 while [ $# -gt 0 ]; do [ \"$1\" = --root ] && root=$2; shift; done\n\
-                 mkdir -p \"$root/bin\"\n\
-                 for exe in regent regent.exe; do ln -sf '{bin}' \"$root/bin/$exe\"; done\n",
-                log = self.cargo_log.display(),
-                bin = regent_bin().display()
+                "#!/bin/sh\necho 'rustc {} (fake)'\n",
+                env!("CARGO_PKG_RUST_VERSION")
             ),
         );
         runner
     }
 
-    fn cargo_args(&self) -> Option<Vec<String>> {
+    pub(super) fn cargo_args(&self) -> Option<Vec<String>> {
         std::fs::read_to_string(&self.cargo_log)
             .ok()
             .map(|t| t.lines().map(String::from).collect())
@@ -194,14 +205,20 @@ fn install_builds_from_source_without_a_checksum_entry() {
     let install = run.step("install");
     assert!(
         install.stdout.contains(&format!(
-            "::notice title=regent::checksums.txt has no entry for regent-{VERSION}-x86_64-unknown-linux-musl.tar.gz: building regent {VERSION} from the action's source with cargo install --locked"
+            "::notice title=regent::checksums.txt has no entry for regent-{VERSION}-x86_64-unknown-linux-musl.tar.gz: building regent {VERSION} from the action's source (cached between jobs)"
         )),
         "{}",
         run.log()
     );
-    let root = env.root.join(format!(
-        "runner/temp/regent-{VERSION}-x86_64-unknown-linux-musl"
-    ));
+    let build = run.step("build");
+    assert!(
+        build
+            .stdout
+            .contains("from the action's source with cargo install --locked"),
+        "{}",
+        run.log()
+    );
+    let root = env.root.join(format!("runner/temp/regent-build-{VERSION}"));
     assert_eq!(
         release.cargo_args().unwrap(),
         [
@@ -213,7 +230,7 @@ fn install_builds_from_source_without_a_checksum_entry() {
             &root.to_string_lossy(),
         ]
     );
-    assert_eq!(Path::new(&install.outputs["bin"]), root.join("bin/regent"));
+    assert_eq!(Path::new(&build.outputs["bin"]), root.join("bin/regent"));
 }
 
 #[test]
@@ -240,7 +257,9 @@ fn install_builds_from_source_when_the_download_fails_or_no_binary_fits() {
     );
     assert!(release.cargo_args().is_some());
 
+    // Another job (RUNNER_TEMP is emptied between jobs).
     std::fs::remove_file(&release.cargo_log).unwrap();
+    std::fs::remove_dir_all(env.root.join("runner/temp")).unwrap();
     let mut runner = release.runner(&env, "validate");
     runner.runner_os = "Windows".into();
     runner.runner_arch = "ARM64".into();

@@ -10,6 +10,7 @@
 //! `REGENT_DOWNLOAD_BASE` and put a fake `cargo` on PATH that records how it
 //! was called, so the fallback to building from source is seen, not run.
 
+mod build;
 mod install;
 mod runner;
 
@@ -41,9 +42,27 @@ fn inputs_reach_the_shell_only_through_env() {
             .iter()
             .map(|s| s.id.as_str())
             .collect::<Vec<_>>(),
-        ["install", "run"]
+        ["install", "restore", "build", "save", "run"]
     );
     for step in &action.steps {
+        if let Some(uses) = &step.uses {
+            // Only the cache, only where no verified binary was installed,
+            // and given nothing but what the install step computed.
+            assert!(
+                ["actions/cache/restore@v4", "actions/cache/save@v4"].contains(&uses.as_str()),
+                "step {} uses {uses}",
+                step.id
+            );
+            assert!(step.condition.is_some(), "step {} runs always", step.id);
+            for (_, value) in &step.with {
+                assert!(
+                    value.starts_with("${{ steps.install.outputs."),
+                    "step {}: {value}",
+                    step.id
+                );
+            }
+            continue;
+        }
         assert_eq!(step.shell.as_deref(), Some("bash"), "step {}", step.id);
         assert!(
             !step.run.contains("${{"),
@@ -57,7 +76,7 @@ fn inputs_reach_the_shell_only_through_env() {
         );
         assert!(!step.run.contains("eval"), "step {} uses eval", step.id);
     }
-    let run = &action.steps[1];
+    let run = action.steps.iter().find(|s| s.id == "run").unwrap();
     for (var, expr) in [
         ("REGENT_COMMAND", "${{ inputs.command }}"),
         ("REGENT_ARGS", "${{ inputs.args }}"),
@@ -91,6 +110,38 @@ fn inputs_reach_the_shell_only_through_env() {
             .unwrap_or_else(|| panic!("output {name} is not declared"));
         assert_eq!(value, &format!("${{{{ steps.run.outputs.{name} }}}}"));
     }
+}
+
+/// The example workflows name the action by the repository Cargo.toml
+/// declares, at its major tag: what users copy works as shipped.
+#[test]
+fn examples_use_the_action_by_its_repository() {
+    let manifest = std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap();
+    let repository = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("repository = \"https://github.com/"))
+        .and_then(|r| r.strip_suffix('"'))
+        .expect("Cargo.toml names the repository");
+    let major = format!("v{}", env!("CARGO_PKG_VERSION_MAJOR"));
+    let mut seen = 0;
+    for entry in std::fs::read_dir(manifest_dir().join("examples/workflows")).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for line in text.lines().map(str::trim) {
+            if let Some(action) = line.strip_prefix("uses: ")
+                && !action.starts_with("actions/")
+            {
+                assert_eq!(
+                    action,
+                    format!("{repository}@{major}"),
+                    "{}: {line}",
+                    path.display()
+                );
+                seen += 1;
+            }
+        }
+    }
+    assert!(seen >= 4, "the examples use the action ({seen} uses)");
 }
 
 #[test]

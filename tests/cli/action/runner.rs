@@ -32,6 +32,11 @@ pub(super) struct Action {
 
 pub(super) struct Step {
     pub(super) id: String,
+    /// `if:`, an expression without `${{ }}`.
+    pub(super) condition: Option<String>,
+    /// `uses:` (an action run by the runner) instead of `run:` (a script).
+    pub(super) uses: Option<String>,
+    pub(super) with: Vec<(String, String)>,
     pub(super) shell: Option<String>,
     pub(super) run: String,
     pub(super) env: Vec<(String, String)>,
@@ -66,15 +71,22 @@ pub(super) fn load_action(dir: &Path) -> Action {
         .as_sequence()
         .expect("runs.steps")
         .iter()
-        .map(|s| Step {
-            id: string(&s["id"]),
-            shell: s.get("shell").map(string),
-            run: string(&s["run"]),
-            env: s
-                .get("env")
-                .and_then(|e| e.as_mapping())
-                .map(|m| m.iter().map(|(k, v)| (string(k), string(v))).collect())
-                .unwrap_or_default(),
+        .map(|s| {
+            let map = |key: &str| -> Vec<(String, String)> {
+                s.get(key)
+                    .and_then(|e| e.as_mapping())
+                    .map(|m| m.iter().map(|(k, v)| (string(k), string(v))).collect())
+                    .unwrap_or_default()
+            };
+            Step {
+                id: string(&s["id"]),
+                condition: s.get("if").map(string),
+                uses: s.get("uses").map(string),
+                with: map("with"),
+                shell: s.get("shell").map(string),
+                run: s.get("run").map(string).unwrap_or_default(),
+                env: map("env"),
+            }
         })
         .collect();
     Action {
@@ -192,6 +204,12 @@ pub(super) struct Runner<'a> {
     pub(super) work: PathBuf,
     /// Whether REGENT_BIN is set to the test binary.
     pub(super) use_test_binary: bool,
+    /// Whether the system's Rust (cargo, rustc, rustup) is left off PATH,
+    /// as on a runner without Rust.
+    pub(super) hide_rust: bool,
+    /// The Actions cache: what `actions/cache/save` stored, by key, kept
+    /// between runs (jobs) of this environment.
+    pub(super) cache: PathBuf,
 }
 
 impl<'a> Runner<'a> {
@@ -209,6 +227,8 @@ impl<'a> Runner<'a> {
             runner_arch: "X64".into(),
             work,
             use_test_binary: true,
+            hide_rust: false,
+            cache: env.root.join("actions-cache"),
         };
         runner.input("command", command);
         runner
@@ -236,7 +256,11 @@ impl<'a> Runner<'a> {
     fn path(&self) -> std::ffi::OsString {
         let system = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![self.work.join("bin")];
-        dirs.extend(std::env::split_paths(&system).filter(|d| !d.join("regent").exists()));
+        let rust = ["cargo", "rustc", "rustup"];
+        dirs.extend(std::env::split_paths(&system).filter(|d| {
+            !d.join("regent").exists()
+                && !(self.hide_rust && rust.iter().any(|t| d.join(t).exists()))
+        }));
         std::env::join_paths(dirs).unwrap()
     }
 
@@ -281,6 +305,14 @@ impl<'a> Runner<'a> {
                 None => self.expand(default.as_deref().unwrap_or(""), action, steps),
             };
         }
+        if let Some((left, right)) = expr.split_once("||") {
+            let left = self.evaluate(left.trim(), action, steps);
+            return if left.is_empty() {
+                self.evaluate(right.trim(), action, steps)
+            } else {
+                left
+            };
+        }
         if let Some(path) = expr.strip_prefix("steps.") {
             let (id, name) = path
                 .split_once(".outputs.")
@@ -312,6 +344,21 @@ impl<'a> Runner<'a> {
         let mut step_outputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
         let mut runs = Vec::new();
         for (n, step) in action.steps.iter().enumerate() {
+            if let Some(condition) = &step.condition
+                && !self.condition(condition, &action, &step_outputs)
+            {
+                continue;
+            }
+            if let Some(uses) = &step.uses {
+                let with: BTreeMap<String, String> = step
+                    .with
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.expand(v, &action, &step_outputs)))
+                    .collect();
+                let outputs = self.cache_action(uses, &with);
+                step_outputs.insert(step.id.clone(), outputs);
+                continue;
+            }
             let output_file = self.work.join(format!("output-{n}"));
             let summary_file = self.work.join(format!("summary-{n}"));
             std::fs::write(&output_file, "").unwrap();
@@ -379,6 +426,71 @@ impl<'a> Runner<'a> {
             steps: runs,
             outputs,
         }
+    }
+}
+
+impl Runner<'_> {
+    /// An `if:` as this action writes them: `steps.X.outputs.Y == 'value'`.
+    fn condition(
+        &self,
+        condition: &str,
+        action: &Action,
+        steps: &BTreeMap<String, BTreeMap<String, String>>,
+    ) -> bool {
+        let (left, right) = condition.split_once("==").unwrap_or_else(|| {
+            panic!("action.yml has an if: this test does not know: {condition}")
+        });
+        let right = right.trim();
+        let literal = right
+            .strip_prefix('\'')
+            .and_then(|r| r.strip_suffix('\''))
+            .unwrap_or_else(|| panic!("not a quoted literal in if: {condition}"));
+        self.evaluate(left.trim(), action, steps) == literal
+    }
+
+    /// `actions/cache/restore` and `actions/cache/save` as the runner runs
+    /// them: the folder at `path` copied from or to this environment's
+    /// cache under `key` (symbolic links kept, as the cache's tar keeps them).
+    fn cache_action(
+        &self,
+        uses: &str,
+        with: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let path = PathBuf::from(&with["path"]);
+        let stored = self.cache.join(&with["key"]);
+        let copy = |from: &Path, to: &Path| {
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            let status = std::process::Command::new("cp")
+                .arg("-a")
+                .arg(from)
+                .arg(to)
+                .status()
+                .unwrap();
+            assert!(
+                status.success(),
+                "cp -a {} {}",
+                from.display(),
+                to.display()
+            );
+        };
+        let mut outputs = BTreeMap::new();
+        match uses {
+            "actions/cache/restore@v4" => {
+                let hit = stored.exists();
+                if hit {
+                    copy(&stored, &path);
+                }
+                outputs.insert("cache-hit".to_owned(), hit.to_string());
+            }
+            "actions/cache/save@v4" => {
+                // The cache is immutable: a key saved once stays as it was.
+                if !stored.exists() {
+                    copy(&path, &stored);
+                }
+            }
+            other => panic!("action.yml uses {other}, which this test does not know"),
+        }
+        outputs
     }
 }
 
