@@ -257,10 +257,10 @@ impl<'a> Runner<'a> {
         let system = std::env::var_os("PATH").unwrap_or_default();
         let mut dirs = vec![self.work.join("bin")];
         let rust = ["cargo", "rustc", "rustup"];
-        dirs.extend(std::env::split_paths(&system).filter(|d| {
-            !d.join("regent").exists()
-                && !(self.hide_rust && rust.iter().any(|t| d.join(t).exists()))
-        }));
+        let hidden = |d: &Path| {
+            d.join("regent").exists() || (self.hide_rust && rust.iter().any(|t| d.join(t).exists()))
+        };
+        dirs.extend(std::env::split_paths(&system).filter(|d| !hidden(d)));
         std::env::join_paths(dirs).unwrap()
     }
 
