@@ -28,6 +28,8 @@ fn record() -> HashMap<String, FieldValue> {
         ("tags.team", text("vision")),
         ("tags.production", FieldValue::Bool(true)),
         ("tags.flag", text("false")),
+        ("start_time", text("2026-11-26T18:10:05Z")),
+        ("user", text("alice")),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
@@ -330,7 +332,7 @@ fn error_unexpected_character() {
     assert_err("metrics.accuracy > ０.9", 20, "unexpected character `０`");
     assert_err("name == 'é' and x # 1", 19, "unexpected character `#`");
     assert_err("a == 1 @", 8, "unexpected character `@`");
-    assert_err("a = 1", 3, "use `==`");
+    assert_err("a = `x`", 5, "back quotes go around a key after `.`");
     assert_err("a == 1 & b", 8, "use `&&`");
     assert_err("a == 1 | b", 8, "use `||`");
     assert_err("a > .5", 5, "must start with a digit");
@@ -535,4 +537,128 @@ fn check_no_panic(source: &str) {
             assert!(e.render(source).contains('^'));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// MLflow's search syntax
+
+#[test]
+fn mlflow_equality_and_and() {
+    assert!(eval("params.optimizer = 'adam' AND metrics.accuracy > 0.9"));
+    assert!(!eval("params.optimizer = 'sgd' AND metrics.accuracy > 0.9"));
+    assert!(eval("params.lr = '0.001'"));
+    // `=` and `==` are the same comparison.
+    assert_eq!(
+        Query::parse("a = 1").unwrap(),
+        Query::parse("a == 1").unwrap()
+    );
+}
+
+#[test]
+fn mlflow_like_and_ilike() {
+    assert!(eval("name LIKE 'resnet%'"));
+    assert!(eval("name LIKE '%net-__'"));
+    assert!(!eval("name LIKE 'ResNet%'"), "LIKE is case-sensitive");
+    assert!(eval("name ILIKE 'ResNet%'"));
+    assert!(eval("name like '%' and name like '%%-50'"));
+    assert!(!eval("name LIKE 'resnet'"), "no wildcard: the whole text");
+    assert!(eval("name NOT LIKE 'vgg%'"));
+    assert!(!eval("metrics.accuracy LIKE '0.9%'"), "text only");
+    // A missing field matches neither form, as in SQL.
+    assert!(!eval("tags.missing LIKE '%'"));
+    assert!(!eval("tags.missing NOT LIKE 'x'"));
+    assert!(eval("not tags.missing LIKE 'x'"));
+}
+
+#[test]
+fn like_matching_is_exact_and_never_exponential() {
+    use super::eval::like;
+    assert!(like("", "", false));
+    assert!(like("", "%", false));
+    assert!(!like("", "_", false));
+    assert!(like("abc", "a_c", false));
+    assert!(like("abc", "%b%", false));
+    assert!(!like("abc", "%d%", false));
+    assert!(like("aXbXc", "a%b%c", false));
+    assert!(like("ÄBC", "äbc", true));
+    assert!(like("100%", "100%", false));
+    // Many `%` against a long text that does not match: quick.
+    let text = "a".repeat(2000);
+    assert!(!like(&text, &format!("{}b", "%a".repeat(50)), false));
+}
+
+#[test]
+fn mlflow_in_lists() {
+    assert!(eval("params.optimizer IN ('sgd', 'adam')"));
+    assert!(!eval("params.optimizer IN ('sgd')"));
+    assert!(eval("params.optimizer NOT IN ('sgd', \"rmsprop\")"));
+    assert!(eval("params.epochs in (5, 10)"));
+    assert!(eval("params.lr IN (0.001)"), "params compare as numbers");
+    assert!(!eval("tags.missing IN ('a')"));
+    assert!(!eval("tags.missing NOT IN ('a')"));
+}
+
+#[test]
+fn mlflow_is_null() {
+    assert!(eval("tags.missing IS NULL"));
+    assert!(!eval("tags.team IS NULL"));
+    assert!(eval("tags.team IS NOT NULL"));
+    assert!(eval("metrics.accuracy is not null and tags.x is null"));
+}
+
+#[test]
+fn mlflow_names_resolve_to_regent_fields() {
+    assert!(eval("metric.accuracy > 0.9"));
+    assert!(eval("param.optimizer = 'adam' and parameters.lr < 0.01"));
+    assert!(eval("tag.team = 'vision'"));
+    assert!(eval("attributes.status = 'FINISHED'"));
+    assert!(eval(
+        "attribute.status != 'FAILED' and run.status IN ('FINISHED')"
+    ));
+    assert!(
+        !eval("attributes.status = 'finished'"),
+        "MLflow's upper case"
+    );
+    assert!(eval("attributes.run_name = 'resnet-50'"));
+    assert!(eval("tags.`mlflow.runName` = 'resnet-50'"));
+    assert!(eval("tags.\"mlflow.runName\" LIKE 'res%'"));
+    assert!(eval("tags.mlflow.user = 'alice'"));
+    // 2026-11-26T18:10:05Z in milliseconds.
+    assert!(eval("attributes.start_time = 1795716605000"));
+    assert!(eval(
+        "attributes.created > 1795716604999 and attr.start_time < 1795716605001"
+    ));
+    assert!(!eval("attributes.end_time > 0"), "no end time");
+    assert_eq!(
+        Query::parse("metric.a > 1 and attributes.status = 'X' and tags.`mlflow.user` = 'u'")
+            .unwrap()
+            .fields(),
+        ["metrics.a", "status", "user"]
+    );
+    assert!(eval("params.`my key` = 'x'"));
+}
+
+#[test]
+fn mlflow_syntax_errors_are_precise() {
+    assert_err(
+        "attributes.stats = 'FINISHED'",
+        1,
+        "did you mean `attributes.status`?",
+    );
+    assert_err("attributes.run_id = 'x'", 1, "is not a run attribute");
+    assert_err("name LIKE 5", 11, "expected a quoted pattern after `LIKE`");
+    assert_err("name ILIKE", 11, "expected a quoted pattern after `ILIKE`");
+    assert_err("name IN 'a'", 9, "expected `(` after `IN`");
+    assert_err("name IN ()", 10, "expected a value in the `IN` list");
+    assert_err("name IN ('a' 'b')", 14, "expected `,` or `)`");
+    assert_err("name IN ('a',", 14, "expected a value in the `IN` list");
+    assert_err("name IS 1", 9, "expected `NULL` or `NOT NULL`");
+    assert_err("name == NULL", 9, "test a field with `IS NULL`");
+    assert_err("'a' LIKE 'b'", 1, "expected a field before `LIKE`");
+    assert_err(
+        "tags.`mlflow.runName = 'x'",
+        6,
+        "missing closing back quote",
+    );
+    assert_err("a == 1, b == 2", 7, "unexpected `,`");
 }

@@ -546,10 +546,10 @@ fn run_list_names_the_likely_field_and_sorts_by_params() {
             &format!("accuracy={acc}"),
         ]);
     }
-    let out = env.run(&["run", "list", "--where", "metric.accuracy > 0.9"]);
+    let out = env.run(&["run", "list", "--where", "metircs.accuracy > 0.9"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("`metric` is not a field namespace")
+        out.stderr.contains("`metircs` is not a field namespace")
             && out.stderr.contains("did you mean `metrics.accuracy`?"),
         "{}",
         out.stderr
@@ -583,6 +583,41 @@ fn run_list_names_the_likely_field_and_sorts_by_params() {
     let out = env.run(&["run", "list", "--sort", "acuracy"]);
     assert!(
         out.stderr.contains("did you mean `metrics.accuracy`?"),
+        "{}",
+        out.stderr
+    );
+    // MLflow's names and search syntax work as they are, with no warning:
+    // `metric.accuracy` is MLflow's spelling of `metrics.accuracy`.
+    for (filter, expected) in [
+        ("metric.accuracy > 0.9", &["c", "a"][..]),
+        (
+            "attributes.status = 'FINISHED' AND params.lr IN ('0.1', '0.01')",
+            &["a", "b"],
+        ),
+        (
+            "tags.`mlflow.runName` LIKE '_' AND param.depth != '9'",
+            &["c", "a"],
+        ),
+        ("attributes.run_name ILIKE 'C' OR note IS NOT NULL", &["c"]),
+    ] {
+        let out = env.run(&[
+            "run", "list", "--where", filter, "--sort", "accuracy", "--json",
+        ]);
+        assert_eq!(out.code, 0, "{filter}: {}", out.stderr);
+        assert!(!out.stderr.contains("warning"), "{filter}: {}", out.stderr);
+        let found: Vec<String> = serde_json::from_str::<serde_json::Value>(&out.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(found, expected, "{filter}");
+    }
+    let out = env.run(&["run", "list", "--where", "attributes.stauts = 'FAILED'"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `attributes.status`?") && out.stderr.contains("^"),
         "{}",
         out.stderr
     );
