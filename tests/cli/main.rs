@@ -14,6 +14,7 @@ mod everyday;
 mod fuzz_corpus;
 mod github;
 mod github_events;
+mod help;
 mod hostile;
 mod identity;
 mod init;
