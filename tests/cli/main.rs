@@ -31,4 +31,5 @@ mod series;
 mod show;
 mod torture;
 mod track;
+mod transcripts;
 mod validate;
