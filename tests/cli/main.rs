@@ -8,6 +8,7 @@ mod audit;
 mod bad_input;
 mod batch;
 mod bypass;
+mod completions;
 mod concurrency;
 mod crash;
 mod everyday;
