@@ -41,7 +41,7 @@ pub struct RegisterArgs {
     /// Record a local artifact where it is (hashed, relative to the registry) instead of storing it.
     #[arg(long)]
     pub keep_local: bool,
-    /// The run it came from (EXPERIMENT/RUN); its metrics and params are frozen into the version.
+    /// The run it came from; its metrics and params are frozen into the version.
     #[arg(long, value_name = "EXPERIMENT/RUN")]
     pub run: Option<String>,
     /// The version's description.
@@ -100,7 +100,7 @@ pub struct RollbackArgs {
     /// The stage to move back.
     #[arg(long, value_name = "STAGE")]
     pub stage: String,
-    /// The version to go back to, `3` or `v3` (default: the one that held the stage before).
+    /// The version to go back to, `3` or `v3` (default: the stage's previous one).
     #[arg(long, value_name = "VERSION", value_parser = crate::names::parse_version)]
     pub to: Option<u64>,
     #[command(flatten)]

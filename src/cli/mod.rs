@@ -161,13 +161,16 @@ pub enum Command {
 /// Flags every command that commits takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommitArgs {
-    /// Build the commit on the upstream remote's branch and push it with the system `git`.
+    /// Push the commit with the system `git`, built on the remote's head.
     ///
     /// The remote is the branch's upstream, else `origin`. When another writer pushed first,
     /// the commit is built again on the new head and pushed again.
     #[arg(long)]
     pub push: bool,
-    /// The commit message: its first line is the subject; regent's trailers are appended.
+    /// The commit's message; regent's trailers are appended.
+    ///
+    /// Its first line is the subject (default: one regent writes, such as `promote churn v3
+    /// to production`).
     #[arg(long, short = 'm', value_name = "TEXT")]
     pub message: Option<String>,
 }

@@ -16,7 +16,9 @@ use std::io::Write;
   regent show churn/v3
   regent show churn --at '3 days ago'")]
 pub struct ShowArgs {
-    /// MODEL for its versions, or MODEL/VERSION (`churn/3`, `churn/v3`); without it, every model.
+    /// MODEL for its versions, or MODEL/VERSION; without it, every model.
+    ///
+    /// VERSION is `3` or `v3`: `churn/3`, `churn/v3`.
     pub target: Option<String>,
     /// Read the registry at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
   regent validate models/churn --rev origin/main")]
 pub struct ValidateArgs {
     /// Report only problems in these files or folders (the whole registry is still read).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Validate this revision (a commit, branch or tag) instead of the working tree, without
     /// checking it out.

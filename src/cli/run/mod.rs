@@ -66,7 +66,7 @@ pub struct LogArgs {
     /// The experiment the run belongs to (created by its first run).
     #[arg(required_unless_present = "batch")]
     pub experiment: Option<String>,
-    /// Record many runs in one commit from a JSON Lines file (`-`: standard input).
+    /// Record many runs in one commit from a JSON Lines file (`-`: stdin).
     ///
     /// A run per line: {"experiment", "name"?, "params"?, "metrics"?, "tags"?, "note"?,
     /// "status"?, "start"?, "end"?, "artifacts"?, "source"?, "environment"?}. Every line is
@@ -76,7 +76,10 @@ pub struct LogArgs {
         "artifacts", "tags", "note", "start", "end", "no_commit", "step",
     ])]
     pub batch: Option<PathBuf>,
-    /// The run's name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
+    /// The run's name (default: generated from the time).
+    ///
+    /// A generated name is the time and 24 random bits, e.g. 20261126-181005-3fa9c2: it
+    /// sorts by time and is unique.
     #[arg(long, value_name = "RUN")]
     pub name: Option<String>,
     /// Params, metrics (with `--step`, history points), artifacts, tags, a note.
@@ -85,10 +88,15 @@ pub struct LogArgs {
     /// The run's status: running, finished, failed or killed.
     #[arg(long, default_value = "finished", value_parser = parse_status)]
     pub status: RunStatus,
-    /// When the run started (default: now): RFC 3339, a date, `yesterday`, `3 hours ago`.
+    /// When the run started (default: now).
+    ///
+    /// RFC 3339 (2026-11-20T10:00:00Z), a date (2026-11-20), `2026-11-20 10:00` (UTC),
+    /// `yesterday` or `3 hours ago`.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub start: Option<jiff::Timestamp>,
-    /// When the run ended, in the forms of --start (default: now, none while running).
+    /// When the run ended (default: now; none while running).
+    ///
+    /// In the forms of --start.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub end: Option<jiff::Timestamp>,
     /// Only write the file; do not commit.
@@ -146,35 +154,40 @@ pub struct EndArgs {
 /// What `run log`, `start`, `update` and `end` put in a run.
 #[derive(Debug, clap::Args)]
 pub struct UpdateData {
-    /// A param, KEY=VALUE (repeatable); overrides the same key of --params-file.
+    /// A param, KEY=VALUE (repeatable; overrides --params-file).
     ///
     /// A param is set once: `run update` refuses a different value for a key the run has.
     #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
     pub params: Vec<(String, String)>,
-    /// A metric's value, KEY=NUMBER (repeatable); overrides the same key of --metrics-file.
+    /// A metric's value, KEY=NUMBER (repeatable; overrides --metrics-file).
     ///
-    /// The latest value counts. With --step, each is also a point of the metric's history.
+    /// A finite number. The latest value counts. With --step, each is also a point of the metric's history.
     #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
     pub metrics: Vec<(String, String)>,
-    /// The step (a whole number) of the --metric values: each becomes a history point there.
+    /// Each --metric is also a history point at step N (a whole number).
     #[arg(long, value_name = "N")]
     pub step: Option<u64>,
-    /// Params from a JSON or YAML file; nested maps become `a/b` keys, values become text.
+    /// Params from a JSON or YAML file (nested maps become `a/b` keys).
+    ///
+    /// Values become text: a param is a string, compared as a number where it reads as one.
     #[arg(long, value_name = "FILE")]
     pub params_file: Option<PathBuf>,
-    /// Metrics from a JSON or YAML file; nested maps become `a/b` keys.
+    /// Metrics from a JSON or YAML file (nested maps become `a/b` keys).
     ///
     /// A list of numbers, or of {step, value, timestamp}, becomes a history whose last
     /// point is the final value.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
-    /// An artifact: a local file or folder (uploaded to the artifact store) or a URI (repeatable).
+    /// A file, folder or URI to record (repeatable); local ones go to the artifact store.
     ///
     /// A URI (`s3://…`, `gs://…`, `runs:/…`) is kept as given. A local artifact is recorded
     /// under its name, with its URI in the store, sha256 digest and size.
     #[arg(long = "artifact", value_name = "PATH_OR_URI")]
     pub artifacts: Vec<String>,
-    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
+    /// Record local artifacts where they are instead of uploading them.
+    ///
+    /// Each is hashed and recorded by its path relative to the registry; it must be inside
+    /// the repository.
     #[arg(long)]
     pub keep_local: bool,
     /// A tag, KEY=VALUE (repeatable).
@@ -262,17 +275,18 @@ impl UpdateData {
 pub struct ListArgs {
     /// Only this experiment's runs.
     pub experiment: Option<String>,
-    /// Sort by this metric or param, highest first (runs without it come
-    /// last): `accuracy` (a metric, else a param), `metrics.accuracy`,
-    /// `params.lr`. Params that are numbers sort as numbers.
+    /// Sort by this metric or param, highest first (runs without it come last).
+    ///
+    /// `accuracy` is the metric if any run has it, else the param; `metrics.accuracy` and
+    /// `params.lr` say which. Params that are numbers sort as numbers.
     #[arg(long, value_name = "KEY")]
     pub sort: Option<String>,
     /// Sort lowest first.
     #[arg(long, requires = "sort")]
     pub asc: bool,
-    /// Keep the runs an expression matches: `metrics.accuracy > 0.9 and params.optimizer == "adam"`.
+    /// Keep the runs an expression matches, e.g. `metrics.accuracy > 0.9`.
     ///
-    /// Fields: metrics.NAME, params.NAME, tags.NAME, source.commit|branch|remote|dirty, name,
+    /// `metrics.accuracy > 0.9 and params.optimizer == "adam"`. Fields: metrics.NAME, params.NAME, tags.NAME, source.commit|branch|remote|dirty, name,
     /// experiment, id, status, user, start_time, end_time, note. Comparisons == != < <= > >=
     /// and =~ (contains); and, or, not, parentheses. A field no run has is a warning.
     #[arg(long = "where", value_name = "EXPR")]
