@@ -169,7 +169,7 @@ pub struct UpdateData {
     pub step: Option<u64>,
     /// Params from a JSON or YAML file (nested maps become `a/b` keys).
     ///
-    /// Values become text: a param is a string, compared as a number where it reads as one.
+    /// Values become strings: a param is text, compared as a number where it reads as one.
     #[arg(long, value_name = "FILE")]
     pub params_file: Option<PathBuf>,
     /// Metrics from a JSON or YAML file (nested maps become `a/b` keys).
