@@ -176,7 +176,7 @@ fn offer(names: Names, current: &OsStr) -> Vec<CompletionCandidate> {
     };
     names(&head, &line, current)
         .into_iter()
-        .filter(|(name, _)| name.starts_with(current))
+        .filter(|(name, _)| name.to_lowercase().starts_with(&current.to_lowercase()))
         .map(|(name, note)| CompletionCandidate::new(name).help(note.map(Into::into)))
         .collect()
 }
@@ -217,10 +217,20 @@ fn aliases(head: &Snapshot, line: &Line, _: &str) -> Vec<(String, Option<String>
 
 /// The version numbers of the line's model, each noted with the stages and
 /// aliases that point at it.
-fn versions(head: &Snapshot, line: &Line, _: &str) -> Vec<(String, Option<String>)> {
+fn versions(head: &Snapshot, line: &Line, current: &str) -> Vec<(String, Option<String>)> {
     line.model()
-        .map(|model| numbered(head, &model, ""))
+        .map(|model| numbered(head, &model, version_prefix(current)))
         .unwrap_or_default()
+}
+
+/// `v` when the version typed so far starts with it (regent prints `v3`
+/// and takes `3` and `v3` alike).
+fn version_prefix(typed: &str) -> &'static str {
+    if typed.starts_with(['v', 'V']) {
+        "v"
+    } else {
+        ""
+    }
 }
 
 /// MODEL, or MODEL/VERSION once a model and `/` are typed.
@@ -230,7 +240,9 @@ fn models_and_versions(
     current: &str,
 ) -> Vec<(String, Option<String>)> {
     match current.split_once('/') {
-        Some((model, _)) => numbered(head, model, &format!("{model}/")),
+        Some((model, version)) => {
+            numbered(head, model, &format!("{model}/{}", version_prefix(version)))
+        }
         None => models(head, line, current),
     }
 }
@@ -295,7 +307,8 @@ struct Line {
 
 impl Line {
     fn from_args() -> Line {
-        let words = std::env::args()
+        let words = std::env::args_os()
+            .map(|arg| arg.to_string_lossy().into_owned())
             .skip_while(|arg| arg != "--")
             .skip(1)
             .collect();

@@ -57,6 +57,8 @@ fn names_come_from_the_registry() {
         (&["promote", "ch"], &["churn"]),
         (&["promote", ""], &["churn", "fraud"]),
         (&["promote", "churn", ""], &["1", "2"]),
+        (&["promote", "churn", "v"], &["v1", "v2"]),
+        (&["show", "churn/v2"], &["churn/v2"]),
         (
             &["promote", "churn", "v1", "--to", ""],
             &["staging", "production"],
