@@ -20,33 +20,43 @@ const SNAPSHOTS: &str = "snapshots/help";
 
 /// Every command's path below `regent` (the root is the empty path),
 /// depth first, leaving out clap's own `help` command.
-fn command_paths(cmd: &clap::Command, path: &[String], out: &mut Vec<Vec<String>>) {
-    out.push(path.to_vec());
-    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
-        let mut sub_path = path.to_vec();
-        sub_path.push(sub.get_name().to_owned());
-        command_paths(sub, &sub_path, out);
+fn command_paths() -> Vec<Vec<String>> {
+    fn walk(cmd: &clap::Command, path: &[String], out: &mut Vec<Vec<String>>) {
+        out.push(path.to_vec());
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let mut sub_path = path.to_vec();
+            sub_path.push(sub.get_name().to_owned());
+            walk(sub, &sub_path, out);
+        }
     }
+    let mut paths = Vec::new();
+    walk(&regent::cli::Cli::command(), &[], &mut paths);
+    paths
+}
+
+/// What `regent PATH FLAG` (`-h` or `--help`) prints.
+fn help(env: &TestEnv, path: &[String], flag: &str) -> String {
+    let out = env
+        .regent_in(&env.root)
+        .args(path)
+        .arg(flag)
+        // The width clap wraps at, whatever terminal runs the tests.
+        .env("COLUMNS", "100")
+        .output()
+        .expect("regent runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && stderr.is_empty(),
+        "regent {path:?} {flag}: {:?}\n{stderr}",
+        out.status
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 help")
 }
 
 /// `regent PATH -h` and `regent PATH --help`, as one transcript.
-fn help_of(env: &TestEnv, path: &[String]) -> String {
+fn help_transcript(env: &TestEnv, path: &[String]) -> String {
     let mut text = String::new();
     for flag in ["-h", "--help"] {
-        let out = env
-            .regent_in(&env.root)
-            .args(path)
-            .arg(flag)
-            // The width clap wraps at, whatever terminal runs the tests.
-            .env("COLUMNS", "100")
-            .output()
-            .expect("regent runs");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            out.status.success() && stderr.is_empty(),
-            "regent {path:?} {flag}: {:?}\n{stderr}",
-            out.status
-        );
         let shown: Vec<&str> = std::iter::once("$ regent")
             .chain(path.iter().map(String::as_str))
             .chain([flag])
@@ -55,7 +65,7 @@ fn help_of(env: &TestEnv, path: &[String]) -> String {
         text.push('\n');
         // clap indents the blank lines of a long help: no meaning, and
         // editors strip them from files.
-        for line in String::from_utf8_lossy(&out.stdout).lines() {
+        for line in help(env, path, flag).lines() {
             text.push_str(line.trim_end());
             text.push('\n');
         }
@@ -72,20 +82,18 @@ fn snapshot_name(path: &[String]) -> String {
     }
 }
 
-/// Whether this run writes snapshots (`INSTA_UPDATE=always`, or `new` and
-/// `unseen` for missing ones) rather than only compares.
+/// Whether this run rewrites the snapshots in place rather than compares.
 fn updating() -> bool {
     matches!(
         std::env::var("INSTA_UPDATE").as_deref(),
-        Ok("always" | "1" | "new" | "unseen" | "force")
+        Ok("always" | "1" | "force")
     )
 }
 
 #[test]
 fn every_commands_help_matches_its_snapshot() {
     let env = TestEnv::new();
-    let mut paths = Vec::new();
-    command_paths(&regent::cli::Cli::command(), &[], &mut paths);
+    let paths = command_paths();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/cli")
         .join(SNAPSHOTS);
@@ -126,7 +134,7 @@ fn every_commands_help_matches_its_snapshot() {
     }
 
     for (path, name) in paths.iter().zip(&names) {
-        let text = help_of(&env, path);
+        let text = help_transcript(&env, path);
         insta::with_settings!({
             snapshot_path => SNAPSHOTS,
             prepend_module_to_snapshot => false,
@@ -142,20 +150,8 @@ fn every_commands_help_matches_its_snapshot() {
 #[test]
 fn short_help_is_short() {
     let env = TestEnv::new();
-    let mut paths = Vec::new();
-    command_paths(&regent::cli::Cli::command(), &[], &mut paths);
-    for path in paths {
-        let help = |flag: &str| {
-            let out = env
-                .regent_in(&env.root)
-                .args(&path)
-                .arg(flag)
-                .env("COLUMNS", "100")
-                .output()
-                .unwrap();
-            String::from_utf8(out.stdout).unwrap()
-        };
-        let (short, long) = (help("-h"), help("--help"));
+    for path in command_paths() {
+        let (short, long) = (help(&env, &path, "-h"), help(&env, &path, "--help"));
         assert!(!short.contains("Examples:"), "regent {path:?} -h:\n{short}");
         assert!(
             short.lines().count() <= long.lines().count(),
@@ -175,18 +171,10 @@ fn short_help_is_short() {
 #[test]
 fn every_example_parses() {
     let env = TestEnv::new();
-    let mut paths = Vec::new();
-    command_paths(&regent::cli::Cli::command(), &[], &mut paths);
     let mut seen = 0;
-    for path in paths {
-        let out = env
-            .regent_in(&env.root)
-            .args(&path)
-            .arg("--help")
-            .output()
-            .unwrap();
-        let help = String::from_utf8(out.stdout).unwrap();
-        let Some((_, examples)) = help.split_once("\nExamples:\n") else {
+    for path in command_paths() {
+        let long = help(&env, &path, "--help");
+        let Some((_, examples)) = long.split_once("\nExamples:\n") else {
             continue;
         };
         for line in examples.lines().take_while(|l| l.starts_with("  ")) {
