@@ -25,13 +25,16 @@ impl NameKind {
         }
     }
 
-    /// The rule, as shown to users.
+    /// The rule in words, as shown to users (README.md gives the regular
+    /// expressions).
     pub fn rule(self) -> &'static str {
         match self {
             NameKind::Model | NameKind::Experiment | NameKind::Run => {
-                "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$, without `..`"
+                "ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 100 characters, without `..`"
             }
-            NameKind::Stage | NameKind::Alias => "^[a-z][a-z0-9_-]{0,31}$",
+            NameKind::Stage | NameKind::Alias => {
+                "lowercase ASCII letters, digits, `_` and `-`, starting with a letter, at most 32 characters"
+            }
         }
     }
 
@@ -45,7 +48,7 @@ impl NameKind {
 
 /// A name that breaks its rule, with the first reason found.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid {} name {:?}: {reason} (names must match {})", kind.as_str(), name, kind.rule())]
+#[error("invalid {} name {:?}: {reason}; {} names are {}", kind.as_str(), name, kind.as_str(), kind.rule())]
 pub struct NameError {
     pub kind: NameKind,
     pub name: String,

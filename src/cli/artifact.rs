@@ -17,18 +17,24 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Subcommand)]
 pub enum ArtifactCommand {
     /// Download an artifact and verify every digest; nothing is left at DEST on a mismatch.
+    #[command(after_long_help = "Examples:
+  regent artifact get models:/churn/production model.pkl
+  regent artifact get churn/adam-lr2:model.pkl model.pkl
+  regent artifact get churn/adam-lr2:mlflow-model/MLmodel MLmodel")]
     Get(GetArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct GetArgs {
-    /// A store URI (s3://…, gs://…, az://…, file://…), models:/MODEL/VERSION|STAGE|latest,
-    /// models:/MODEL@ALIAS, or EXPERIMENT/RUN[:NAME[/PATH]] (a run's artifact by name, or a
-    /// file inside a folder artifact).
+    /// What to get: a models:/ URI, a run's artifact, or a store URI.
+    ///
+    /// models:/MODEL/VERSION|STAGE|latest or models:/MODEL@ALIAS; EXPERIMENT/RUN[:NAME[/PATH]]
+    /// (a run's artifact by name, or a file inside a folder artifact); or a store URI
+    /// (s3://…, gs://…, az://…, file://…).
     pub source: String,
     /// Where to put it (must not exist): a file, or a folder for a folder artifact.
     pub dest: PathBuf,
-    /// Read runs and versions at this revision.
+    /// Read runs and versions at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
     /// A store URI names a folder's manifest: fetch the whole folder.

@@ -16,14 +16,22 @@ use std::io::Write;
 pub const COMMENT_MARKER: &str = "<!-- regent:check -->";
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent check --base origin/main            # before you push
+  regent check --base origin/main --pr 42    # in CI, with the pull request's reviews")]
 pub struct CheckArgs {
-    /// The base branch's revision; its regent.yaml is the policy.
+    /// The base branch's revision (`origin/main`); its regent.yaml is the policy.
+    ///
+    /// Every registry event between the merge base and --head is judged by that policy.
     #[arg(long, value_name = "REV")]
     pub base: String,
-    /// The revision to judge (default: HEAD).
+    /// The revision to judge (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub head: String,
-    /// The pull request: its reviews are the approvals, and it gets a sticky comment.
+    /// The pull request's number: its reviews are the approvals, and it gets a sticky comment.
+    ///
+    /// Needs a GitHub token (see --token-env); the repository is GITHUB_REPOSITORY
+    /// (`owner/name`), else the one the remote's URL names.
     #[arg(long, value_name = "N")]
     pub pr: Option<u64>,
     /// The environment variable holding the GitHub token.

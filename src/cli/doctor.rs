@@ -12,8 +12,14 @@ use crate::output::{Format, Table, write_json};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent doctor
+  regent doctor --fix")]
 pub struct DoctorArgs {
     /// Delete the leftovers that were never published.
+    ///
+    /// A tag a remote-tracking branch contains was published and is left alone: published
+    /// tags are never moved.
     #[arg(long)]
     pub fix: bool,
 }

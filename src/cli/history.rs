@@ -7,32 +7,54 @@ use crate::names::{self, NameKind};
 use crate::output::{Format, Table, write_json};
 use std::io::Write;
 
+/// Where `--format csv` applies: said in these two commands' help only, since
+/// the global `--format` hides `csv` from every other command.
+macro_rules! output_formats {
+    () => {
+        "Output: a table, --json, or --format csv (RFC 4180, the fields of --json)."
+    };
+}
+
 #[derive(Debug, clap::Args)]
+#[command(
+    after_help = output_formats!(),
+    after_long_help = concat!(
+        output_formats!(),
+        "\n\nExamples:\n  regent history churn --stage production",
+        "\n  regent history --since '30 days ago' --format csv > audit.csv"
+    )
+)]
 pub struct HistoryArgs {
     /// Only this model's events.
     pub model: Option<String>,
     /// Only events of this stage.
     #[arg(long, value_name = "STAGE")]
     pub stage: Option<String>,
-    /// Only events at or after this time (RFC 3339, a date, `3 days ago`).
+    /// Only events at or after this time: RFC 3339, a date, `3 days ago`.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub since: Option<jiff::Timestamp>,
-    /// Only events at or before this time.
+    /// Only events at or before this time, in the forms of --since.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub until: Option<jiff::Timestamp>,
-    /// Walk the history of this revision (default: HEAD).
+    /// Walk the history of this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Output: a table, or --json, or --format csv (RFC 4180, the fields of --json)."
+    after_help = output_formats!(),
+    after_long_help = concat!(
+        output_formats!(),
+        "\n\nExamples:\n  regent diff v1.4 HEAD\n  regent diff origin/main HEAD --json"
+    )
 )]
 pub struct DiffArgs {
-    /// The older revision.
+    /// The older revision (a commit, branch or tag); its events are left out.
+    #[arg(value_name = "REV_A")]
     pub from: String,
     /// The newer revision.
+    #[arg(value_name = "REV_B")]
     pub to: String,
 }
 

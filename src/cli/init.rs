@@ -9,13 +9,16 @@ use crate::workspace::{self, Change, CommitMessage};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent init
+  regent init registry/ --stages dev,staging,production")]
 pub struct InitArgs {
     /// The registry's folder, created if missing (default: the current folder).
     // Not `dir`: that is the id of the global `-C DIR`, and clap would
     // merge the two.
     #[arg(value_name = "DIR")]
     pub folder: Option<std::path::PathBuf>,
-    /// Stages in promotion order, comma-separated.
+    /// The stages in promotion order, comma-separated (lowercase names).
     #[arg(long, value_delimiter = ',', default_value = "staging,production")]
     pub stages: Vec<String>,
     #[command(flatten)]

@@ -10,21 +10,32 @@ use crate::workspace::{self, CommitMessage, Prepared};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent register churn --artifact model.pkl --run churn/adam-lr2
+  regent register churn --artifact s3://models/churn/7.pkl --digest \"sha256:$DIGEST\"
+  regent register churn --run churn/adam-lr2 --run-artifact model.pkl")]
 pub struct RegisterArgs {
     /// The model (created on its first registration).
     pub model: String,
-    /// A URI (kept as given) or a local file or folder (uploaded to the artifact store).
+    /// The artifact: a local file or folder (uploaded to the artifact store), or a URI.
+    ///
+    /// A URI (`s3://…`, `gs://…`, `runs:/…`) is kept as given, verified with --digest or
+    /// recorded as unverified. With --keep-local a local path is recorded where it is.
     #[arg(
         long,
         value_name = "PATH_OR_URI",
         required_unless_present = "run_artifact"
     )]
     pub artifact: Option<String>,
-    /// The artifact of --run with this name (as `artifact get EXPERIMENT/RUN:NAME` names
-    /// it): its URI, digest, size and kind are recorded as they are, nothing is uploaded.
+    /// The artifact of --run with this name, recorded as the run stored it.
+    ///
+    /// NAME is the name `artifact get EXPERIMENT/RUN:NAME` takes: its URI, digest, size and
+    /// kind are copied into the version, and nothing is hashed or uploaded again.
     #[arg(long, value_name = "NAME", requires = "run", conflicts_with_all = ["artifact", "digest", "keep_local"])]
     pub run_artifact: Option<String>,
-    /// The artifact's digest (`sha256:<64 hex>`); without it a URI is recorded as unverified.
+    /// The digest of a URI artifact: `sha256:` and 64 hex digits.
+    ///
+    /// Without it a URI is recorded as unverified (`verified: false`).
     #[arg(long, value_name = "sha256:HEX")]
     pub digest: Option<String>,
     /// Record a local artifact where it is (hashed, relative to the registry) instead of storing it.
@@ -33,9 +44,10 @@ pub struct RegisterArgs {
     /// The run it came from; its metrics and params are frozen into the version.
     #[arg(long, value_name = "EXPERIMENT/RUN")]
     pub run: Option<String>,
+    /// The version's description.
     #[arg(long, value_name = "TEXT")]
     pub description: Option<String>,
-    /// A tag of the version (repeatable).
+    /// A tag of the version, KEY=VALUE (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = crate::runs::key_value)]
     pub tags: Vec<(String, String)>,
     #[command(flatten)]
@@ -45,8 +57,13 @@ pub struct RegisterArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent promote churn v3 --to staging
+  regent promote churn 3 --to production --pr")]
 pub struct PromoteArgs {
+    /// The model.
     pub model: String,
+    /// The version: `3` or `v3`.
     #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// The stage to move the version to.
@@ -59,7 +76,10 @@ pub struct PromoteArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent demote churn --from staging")]
 pub struct DemoteArgs {
+    /// The model.
     pub model: String,
     /// The stage to empty.
     #[arg(long, value_name = "STAGE")]
@@ -71,11 +91,16 @@ pub struct DemoteArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent rollback churn --stage production
+  regent rollback churn --stage production --to 1")]
 pub struct RollbackArgs {
+    /// The model.
     pub model: String,
+    /// The stage to move back.
     #[arg(long, value_name = "STAGE")]
     pub stage: String,
-    /// The version to go back to (default: the one that held the stage before).
+    /// The version to go back to, `3` or `v3` (default: the stage's previous one).
     #[arg(long, value_name = "VERSION", value_parser = crate::names::parse_version)]
     pub to: Option<u64>,
     #[command(flatten)]
@@ -87,9 +112,14 @@ pub struct RollbackArgs {
 #[derive(Debug, clap::Subcommand)]
 pub enum AliasCommand {
     /// Point an alias at a version.
+    #[command(after_long_help = "Examples:
+  regent alias set churn champion 3")]
     Set {
+        /// The model.
         model: String,
+        /// The alias, such as `champion` (created if new, moved if it exists).
         alias: String,
+        /// The version: `3` or `v3`.
         #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
         version: u64,
         #[command(flatten)]
@@ -98,8 +128,12 @@ pub enum AliasCommand {
         commit: CommitArgs,
     },
     /// Remove an alias.
+    #[command(after_long_help = "Examples:
+  regent alias rm churn champion")]
     Rm {
+        /// The model.
         model: String,
+        /// The alias to remove.
         alias: String,
         #[command(flatten)]
         pull_request: super::pull_request::PullRequestArgs,
@@ -109,13 +143,16 @@ pub enum AliasCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent tag churn/3 reviewed=yes team=ml
+  regent tag churn --rm team")]
 pub struct TagArgs {
-    /// MODEL or MODEL/VERSION.
+    /// MODEL, or MODEL/VERSION for a version (`churn/3` or `churn/v3`).
     pub target: String,
-    /// Tags to set.
+    /// Tags to set, KEY=VALUE.
     #[arg(value_name = "K=V", value_parser = crate::runs::key_value)]
     pub set: Vec<(String, String)>,
-    /// A tag to remove (repeatable).
+    /// The key of a tag to remove (repeatable).
     #[arg(long = "rm", value_name = "K")]
     pub remove: Vec<String>,
     #[command(flatten)]
@@ -125,8 +162,11 @@ pub struct TagArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent describe churn/3 \"Adam, lr 0.01, November data\"
+  regent describe churn ''")]
 pub struct DescribeArgs {
-    /// MODEL or MODEL/VERSION.
+    /// MODEL, or MODEL/VERSION for a version (`churn/3` or `churn/v3`).
     pub target: String,
     /// The description (empty to remove it).
     pub text: String,
@@ -137,8 +177,12 @@ pub struct DescribeArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent deprecate churn 2 --reason \"leaks the label\"")]
 pub struct DeprecateArgs {
+    /// The model.
     pub model: String,
+    /// The version: `3` or `v3`.
     #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// Why it is deprecated (shown by `show` and kept when it is archived).
@@ -151,8 +195,13 @@ pub struct DeprecateArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent archive churn 2
+  regent archive churn 1 --reason \"replaced by v3\"")]
 pub struct ArchiveArgs {
+    /// The model.
     pub model: String,
+    /// The version: `3` or `v3`.
     #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// Why it is archived (shown by `show`; without it, a deprecation's
@@ -167,8 +216,13 @@ pub struct ArchiveArgs {
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("target").required(true).args(["stage", "alias"])))]
+#[command(after_long_help = "Examples:
+  regent approve churn 3 --stage production
+  regent approve churn 3 --alias champion")]
 pub struct ApproveArgs {
+    /// The model.
     pub model: String,
+    /// The version: `3` or `v3`.
     #[arg(id = "VERSION", value_parser = crate::names::parse_version)]
     pub version: u64,
     /// The stage the approval is for.

@@ -4,6 +4,7 @@
 
 mod artifact;
 mod check;
+mod complete;
 mod doctor;
 mod error;
 mod github;
@@ -22,20 +23,30 @@ pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
 
 use crate::git::{Authorship, Repo, Role};
 use crate::output::{ColorChoice, Format, Style};
-use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// A Git-native model registry: experiment runs, model versions, stages and
-/// aliases as reviewed YAML in your repository.
+/// A Git-native model registry and CI governance tool.
+///
+/// Experiment runs, model versions, stages and aliases are schema-validated YAML files in your
+/// Git repository; every change is a commit with `Regent-*` trailers, and a stage's policy
+/// decides who may promote what.
 #[derive(Debug, Parser)]
 #[command(
     name = "regent",
     version,
-    about,
     propagate_version = true,
-    max_term_width = 100
+    max_term_width = 100,
+    after_long_help = "Examples:
+  regent init
+  regent run log churn --param lr=0.01 --metric accuracy=0.93 --artifact model.pkl
+  regent register churn --artifact s3://models/churn/7.pkl --run churn/adam-lr2
+  regent promote churn 3 --to staging
+  regent history churn
+
+Every command takes -h for a summary and --help for the details and examples."
 )]
 pub struct Cli {
     /// Run as if started in DIR.
@@ -47,19 +58,24 @@ pub struct Cli {
     )]
     pub dir: Option<PathBuf>,
     /// Output format for data on stdout.
+    ///
+    /// `json` prints one JSON document (the fields are in the README's "JSON output"); a
+    /// failed command then answers on stdout too, with why.
     #[arg(long, global = true, value_enum, default_value_t = FormatArg::Human, help_heading = "Global options")]
     pub format: FormatArg,
     /// Shorthand for `--format json`.
     #[arg(long, global = true, help_heading = "Global options")]
     pub json: bool,
-    /// Print no progress or confirmation messages (errors still go to stderr).
+    /// Print no progress or confirmation messages (errors and warnings still go to stderr).
     #[arg(short, long, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// When to use colour (NO_COLOR is honoured with `auto`).
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN", help_heading = "Global options")]
     pub color: ColorArg,
-    /// Who is acting (default: REGENT_ACTOR, GITHUB_ACTOR, then git's author name; `approve`
-    /// is always the committer's git identity).
+    /// Who is acting: the `user` of a run and the Regent-Actor trailer.
+    ///
+    /// Without it: REGENT_ACTOR, else GITHUB_ACTOR, else git's author name. `approve` always
+    /// records the committer's git identity and refuses an actor naming someone else.
     #[arg(
         long,
         global = true,
@@ -91,9 +107,6 @@ pub enum ColorArg {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a registry in the current folder, or in DIR (one commit).
-    #[command(
-        after_help = "Examples:\n  regent init\n  regent init registry/ --stages dev,staging,production"
-    )]
     Init(init::InitArgs),
     /// Check every registry file against its schema and the registry's rules.
     Validate(validate::ValidateArgs),
@@ -101,14 +114,8 @@ pub enum Command {
     #[command(subcommand)]
     Run(Box<run::RunCommand>),
     /// Register a new version of a model (numbered highest + 1).
-    #[command(
-        after_help = "Examples:\n  regent register churn --artifact model.pkl --run churn/20261129-101500-3fa9c2\n  regent register churn --artifact s3://bucket/churn/model.pkl --digest sha256:…"
-    )]
     Register(lifecycle::RegisterArgs),
     /// Move a version into a stage, if the stage's policy allows it.
-    #[command(
-        after_help = "Examples:\n  regent promote churn v3 --to staging\n  regent promote churn 3 --to production --pr"
-    )]
     Promote(lifecycle::PromoteArgs),
     /// Empty a stage.
     Demote(lifecycle::DemoteArgs),
@@ -128,29 +135,17 @@ pub enum Command {
     /// Approve a version for a stage or a protected alias, under your git identity.
     Approve(lifecycle::ApproveArgs),
     /// Show models, one model's versions, or one version.
-    #[command(
-        after_help = "Examples:\n  regent show\n  regent show churn/v3\n  regent show churn --at '3 days ago'"
-    )]
     Show(show::ShowArgs),
     /// Print the artifact URI of models:/MODEL/VERSION, /STAGE, /latest or @ALIAS.
-    #[command(
-        after_help = "Examples:\n  regent resolve models:/churn/production\n  regent resolve models:/churn@champion --download models/"
-    )]
     Resolve(resolve::ResolveArgs),
     /// Get artifacts back from the store, verified.
     #[command(subcommand)]
     Artifact(artifact::ArtifactCommand),
     /// The registry's events, oldest first, from commits (hand edits included).
-    #[command(
-        after_help = "Output: a table, --json, or --format csv (RFC 4180, the fields of --json).\n\nExamples:\n  regent history churn --stage production\n  regent history --since '30 days ago' --format csv > audit.csv"
-    )]
     History(history::HistoryArgs),
     /// The registry events between two revisions.
     Diff(history::DiffArgs),
     /// The pull-request gate: judge a change by the base's policy (exit 1 on a violation).
-    #[command(
-        after_help = "Examples:\n  regent check --base origin/main            # before you push\n  regent check --base origin/main --pr 42    # in CI, with the pull request's reviews"
-    )]
     Check(check::CheckArgs),
     /// After a merge: create the missing tags for the branch's events, and report them.
     Publish(publish::PublishArgs),
@@ -159,20 +154,23 @@ pub enum Command {
     /// Find (and with --fix remove) leftovers that block the next event: tags
     /// on commits no branch contains.
     Doctor(doctor::DoctorArgs),
-    /// Print a shell completion script.
-    Completions {
-        /// The shell to complete for.
-        shell: clap_complete::Shell,
-    },
+    /// Print the script that makes your shell complete regent's commands and names.
+    Completions(complete::CompletionsArgs),
 }
 
 /// Flags every command that commits takes.
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommitArgs {
-    /// Push the commit to the branch's upstream remote with the system `git`.
+    /// Push the commit with the system `git`, built on the remote's head.
+    ///
+    /// The remote is the branch's upstream, else `origin`. When another writer pushed first,
+    /// the commit is built again on the new head and pushed again.
     #[arg(long)]
     pub push: bool,
-    /// Commit message (first line: subject); regent's trailers are appended.
+    /// The commit's message; regent's trailers are appended.
+    ///
+    /// Its first line is the subject (default: one regent writes, such as `promote churn v3
+    /// to production`).
     #[arg(long, short = 'm', value_name = "TEXT")]
     pub message: Option<String>,
 }
@@ -344,6 +342,7 @@ pub fn push(
 
 /// Parses the command line, runs the command, and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
+    complete::answer_if_asked();
     let cli = Cli::parse();
     let json = cli.json || cli.format == FormatArg::Json;
     match run(cli) {
@@ -410,17 +409,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
-        Command::Completions { shell } => {
-            // clap_complete panics when its writer fails: generate into memory,
-            // so that a closed pipe (`regent completions zsh | head`) is the
-            // quiet broken pipe of every other command.
-            let mut script = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "regent", &mut script);
-            let mut out = std::io::stdout().lock();
-            out.write_all(&script)?;
-            out.flush()?;
-            Ok(())
-        }
+        Command::Completions(args) => complete::print_registration(args),
     }
 }
 

@@ -7,20 +7,25 @@ use crate::publish::{self, PublishError, Published};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent publish --push
+  regent publish --since \"$BEFORE\" --push    # in CI after a push, BEFORE its old head")]
 pub struct PublishArgs {
-    /// Report only the events after this revision (e.g. the push's `before`),
-    /// reading only the models they touch; tags those models still miss are
+    /// Report only the events after this revision (e.g. the push's `before`).
+    ///
+    /// Only the models those events touch are read; tags those models still miss are
     /// created too.
     #[arg(long, value_name = "REV")]
     pub since: Option<String>,
-    /// The branch's revision to publish (default: HEAD).
+    /// The branch's revision to publish (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
-    /// Push the tags created to the upstream remote (else origin).
+    /// Push the tags created to the branch's upstream remote (else `origin`).
     #[arg(long)]
     pub push: bool,
-    /// The environment variable holding the GitHub token (to read the
-    /// reviews of merged pull requests when judging their events again).
+    /// The environment variable holding the GitHub token.
+    ///
+    /// It reads the reviews of merged pull requests when their events are judged again.
     #[arg(long, value_name = "NAME", default_value = "GITHUB_TOKEN")]
     pub token_env: String,
 }

@@ -10,13 +10,20 @@ use crate::snapshot::Snapshot;
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent resolve models:/churn/production
+  regent resolve models:/churn@champion --download models/
+  regent resolve models:/churn/production --at 2026-11-20T10:00:00Z --json")]
 pub struct ResolveArgs {
     /// models:/MODEL/VERSION, models:/MODEL/STAGE, models:/MODEL/latest or models:/MODEL@ALIAS.
+    ///
+    /// VERSION is `3` or `v3`; `latest` is the highest active (not deprecated or archived)
+    /// version.
     pub uri: String,
-    /// Resolve at this revision.
+    /// Resolve at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
-    /// Resolve as the branch was at this time (RFC 3339, a date, `3 days ago`).
+    /// Resolve as the branch was at this time: RFC 3339, a date, `3 days ago`.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub at: Option<jiff::Timestamp>,
     /// Also download the artifact into DIR (as DIR/NAME), verifying every digest; print its path.

@@ -4,8 +4,11 @@ use super::{CliError, CliResult, Ctx};
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent schema
+  regent schema run > run.schema.json")]
 pub struct SchemaArgs {
-    /// regent, model, version or run; without it, the names are listed.
+    /// The file kind: regent, model, version or run; without it, the names are listed.
     pub name: Option<String>,
 }
 

@@ -11,13 +11,22 @@ use std::collections::BTreeMap;
 use std::io::Write;
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent show
+  regent show churn/v3
+  regent show churn --at '3 days ago'")]
 pub struct ShowArgs {
-    /// MODEL or MODEL/VERSION; without it, every model.
+    /// MODEL for its versions, or MODEL/VERSION; without it, every model.
+    ///
+    /// VERSION is `3` or `v3`: `churn/3`, `churn/v3`.
     pub target: Option<String>,
-    /// Read the registry at this revision.
+    /// Read the registry at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
-    /// Show the registry as the branch was at this time (RFC 3339, a date, `3 days ago`).
+    /// Show the registry as the branch was at this time: RFC 3339, a date, `3 days ago`.
+    ///
+    /// The commit shown is the last one on the branch's first-parent line at or before TIME;
+    /// its id is printed on stderr.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub at: Option<jiff::Timestamp>,
 }

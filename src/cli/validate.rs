@@ -8,10 +8,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = "Examples:
+  regent validate
+  regent validate models/churn --rev origin/main")]
 pub struct ValidateArgs {
     /// Report only problems in these files or folders (the whole registry is still read).
+    #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Validate this commit instead of the working tree, without checking it out.
+    /// Validate this revision (a commit, branch or tag) instead of the working tree, without
+    /// checking it out.
     #[arg(long, value_name = "REV")]
     pub rev: Option<String>,
 }

@@ -33,17 +33,9 @@ pub(super) fn describe(kind: &ValidationErrorKind, value: &Value, pointer: &str)
                 } else {
                     NameKind::Stage
                 };
-                name_problem(
-                    kind,
-                    text,
-                    "lowercase ASCII letters, digits, `_` and `-`, starting with a letter, at most 32 characters",
-                )
+                name_problem(kind, text)
             }
-            "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" => name_problem(
-                NameKind::Model,
-                text,
-                "ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 100 characters",
-            ),
+            "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$" => name_problem(NameKind::Model, text),
             p if p.contains("}/[A-Za-z0-9]") && p.starts_with("^[A-Za-z0-9]") => format!(
                 "{text:?} is not EXPERIMENT/RUN: two names (ASCII letters, digits, `.`, `_`, `-`) joined by `/`"
             ),
@@ -97,16 +89,16 @@ pub(super) fn describe(kind: &ValidationErrorKind, value: &Value, pointer: &str)
 }
 
 /// `invalid stage name "Staging": it starts with `S`, …` in words.
-fn name_problem(kind: NameKind, text: &str, rule: &str) -> String {
-    let reason = names::check(kind, text)
-        .err()
-        .map(|e| e.reason)
-        .unwrap_or_else(|| "it breaks the naming rule".into());
-    format!(
-        "invalid {} name {text:?}: {reason} ({} names are {rule})",
-        kind.as_str(),
-        kind.as_str()
-    )
+fn name_problem(kind: NameKind, text: &str) -> String {
+    match names::check(kind, text) {
+        Err(e) => e.to_string(),
+        Ok(()) => format!(
+            "invalid {} name {text:?}; {} names are {}",
+            kind.as_str(),
+            kind.as_str(),
+            kind.rule()
+        ),
+    }
 }
 
 fn article(type_name: &str) -> String {

@@ -90,7 +90,9 @@ pub(super) fn list(ctx: &Ctx, args: ListArgs) -> CliResult {
         .as_deref()
         .map(|text| {
             Query::parse(text).map_err(|e| {
-                CliError::error(format!("invalid --where expression: {e}")).detail(e.render(text))
+                // The message once, under the caret that points at it.
+                CliError::error(format!("invalid --where expression (column {})", e.column))
+                    .detail(e.render(text))
             })
         })
         .transpose()?;

@@ -25,57 +25,79 @@ use std::path::PathBuf;
 pub enum RunCommand {
     /// Record a run's params, metrics and artifacts as experiments/<experiment>/<shard>/<run>.yaml.
     #[command(
-        after_help = "Examples:\n  regent run log churn --param lr=0.01 --metric accuracy=0.93 --artifact model.pkl\n  regent run log churn --metrics-file history.json --note 'baseline'\n  regent run log --batch sweep.jsonl"
+        after_long_help = "Examples:\n  regent run log churn --param lr=0.01 --metric accuracy=0.93 --artifact model.pkl\n  regent run log churn --metrics-file history.json --note 'baseline'\n  regent run log --batch sweep.jsonl"
     )]
     Log(LogArgs),
     /// List runs, optionally filtered and sorted by a metric or param.
     #[command(
-        after_help = "Examples:\n  regent run list churn --sort accuracy --limit 5\n  regent run list --where 'metrics.accuracy > 0.9 and params.optimizer == \"adam\"'"
+        after_long_help = "Examples:\n  regent run list churn --sort accuracy --limit 5\n  regent run list --where 'metrics.accuracy > 0.9 and params.optimizer == \"adam\"'"
     )]
     List(ListArgs),
     /// Show one run.
+    #[command(
+        after_long_help = "Examples:\n  regent run show churn/adam-lr2\n  regent run show churn/adam-lr2 --json"
+    )]
     Show(ShowArgs),
     /// Put the params and metrics of several runs side by side.
+    #[command(
+        after_long_help = "Examples:\n  regent run compare churn/adam-lr2 churn/sgd-lr1\n  regent run compare churn/adam-lr2 churn/sgd-lr1 --rev main~3"
+    )]
     Compare(CompareArgs),
     /// Begin a run (status running); `update` and `end` add to it later.
+    #[command(after_long_help = "Examples:\n  RUN=$(regent run start churn --param lr=0.01)")]
     Start(StartArgs),
     /// Add params, metrics, history points, tags, artifacts or a note to a running run.
+    #[command(
+        after_long_help = "Examples:\n  regent run update \"$RUN\" --metric loss=0.52 --step 1\n  regent run update \"$RUN\" --metric loss=0.31 --step 2 --tag phase=fine-tune"
+    )]
     Update(UpdateArgs),
-    /// End a running run (default status: finished), with what `update` takes.
+    /// End a running run, with what `update` takes.
+    #[command(
+        after_long_help = "Examples:\n  regent run end \"$RUN\" --metric accuracy=0.93 --artifact s3://models/churn.pkl\n  regent run end \"$RUN\" --status failed --note 'out of memory'"
+    )]
     End(EndArgs),
     /// Print what a run started now would record (name, start time, source,
     /// environment) without recording anything, for a `--batch` line later.
+    #[command(after_long_help = "Examples:\n  START=$(regent run capture churn --json)")]
     Capture(CaptureArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
-    /// The experiment the run belongs to.
+    /// The experiment the run belongs to (created by its first run).
     #[arg(required_unless_present = "batch")]
     pub experiment: Option<String>,
-    /// Record many runs in one commit from a JSON Lines file (`-`: standard
-    /// input), a run per line: {"experiment", "name"?, "params"?, "metrics"?,
-    /// "tags"?, "note"?, "status"?, "start"?, "end"?, "artifacts"?,
-    /// "source"?, "environment"?}.
+    /// Record many runs in one commit from a JSON Lines file (`-`: stdin).
+    ///
+    /// A run per line: {"experiment", "name"?, "params"?, "metrics"?, "tags"?, "note"?,
+    /// "status"?, "start"?, "end"?, "artifacts"?, "source"?, "environment"?}. Every line is
+    /// checked before anything is written.
     #[arg(long, value_name = "FILE", conflicts_with_all = [
         "experiment", "name", "params", "metrics", "params_file", "metrics_file",
         "artifacts", "tags", "note", "start", "end", "no_commit", "step",
     ])]
     pub batch: Option<PathBuf>,
-    /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
-    #[arg(long)]
+    /// The run's name (default: generated from the time).
+    ///
+    /// A generated name is the time and 24 random bits, e.g. 20261126-181005-3fa9c2: it
+    /// sorts by time and is unique.
+    #[arg(long, value_name = "RUN")]
     pub name: Option<String>,
     /// Params, metrics (with `--step`, history points), artifacts, tags, a note.
     #[command(flatten)]
     pub data: UpdateData,
-    /// running, finished, failed or killed.
+    /// The run's status: running, finished, failed or killed.
     #[arg(long, default_value = "finished", value_parser = parse_status)]
     pub status: RunStatus,
-    /// When the run started (RFC 3339, a date, `yesterday`, `3 hours ago`;
-    /// default: now).
+    /// When the run started (default: now).
+    ///
+    /// RFC 3339 (2026-11-20T10:00:00Z), a date (2026-11-20), `2026-11-20 10:00` (UTC),
+    /// `yesterday` or `3 hours ago`.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub start: Option<jiff::Timestamp>,
-    /// When the run ended (as --start; default: now unless --status running).
+    /// When the run ended (default: now; none while running).
+    ///
+    /// In the forms of --start.
     #[arg(long, value_name = "TIME", value_parser = crate::time::parse_user_time)]
     pub end: Option<jiff::Timestamp>,
     /// Only write the file; do not commit.
@@ -91,8 +113,8 @@ pub struct LogArgs {
 pub struct StartArgs {
     /// The experiment the run belongs to.
     pub experiment: String,
-    /// Run name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
-    #[arg(long)]
+    /// The run's name (default: generated from the time, e.g. 20261126-181005-3fa9c2).
+    #[arg(long, value_name = "RUN")]
     pub name: Option<String>,
     #[command(flatten)]
     pub data: UpdateData,
@@ -107,13 +129,13 @@ pub struct CaptureArgs {
     /// The experiment the run will belong to.
     pub experiment: String,
     /// The run's name, refused now if taken (default: one generated now, not taken).
-    #[arg(long)]
+    #[arg(long, value_name = "RUN")]
     pub name: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct UpdateArgs {
-    /// EXPERIMENT/RUN, a running run.
+    /// The running run, EXPERIMENT/RUN (as `run start` printed it).
     pub run: String,
     #[command(flatten)]
     pub data: UpdateData,
@@ -125,9 +147,9 @@ pub struct UpdateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct EndArgs {
-    /// EXPERIMENT/RUN, a running run.
+    /// The running run, EXPERIMENT/RUN (as `run start` printed it).
     pub run: String,
-    /// finished, failed or killed.
+    /// How it ended: finished, failed or killed.
     #[arg(long, default_value = "finished", value_parser = parse_status)]
     pub status: RunStatus,
     #[command(flatten)]
@@ -141,32 +163,47 @@ pub struct EndArgs {
 /// What `run log`, `start`, `update` and `end` put in a run.
 #[derive(Debug, clap::Args)]
 pub struct UpdateData {
-    /// A parameter (repeatable), over --params-file. Set once: `run update` refuses another value.
+    /// A param, KEY=VALUE (repeatable; overrides --params-file).
+    ///
+    /// A param is set once: `run update` refuses a different value for a key the run has.
     #[arg(long = "param", value_name = "K=V", value_parser = runs::key_value)]
     pub params: Vec<(String, String)>,
-    /// A metric value (repeatable), over --metrics-file; the latest counts. With --step, also a history point.
+    /// A metric's value, KEY=NUMBER (repeatable; overrides --metrics-file).
+    ///
+    /// A finite number. The latest value counts. With --step, each is also a point of the metric's history.
     #[arg(long = "metric", value_name = "K=V", value_parser = runs::key_value)]
     pub metrics: Vec<(String, String)>,
-    /// The step of the --metric values: each becomes a history point at this step.
+    /// Each --metric is also a history point at step N (a whole number).
     #[arg(long, value_name = "N")]
     pub step: Option<u64>,
-    /// Params from a JSON or YAML file; nested maps become `a/b` keys.
+    /// Params from a JSON or YAML file (nested maps become `a/b` keys).
+    ///
+    /// Values become strings: a param is text, compared as a number where it reads as one.
     #[arg(long, value_name = "FILE")]
     pub params_file: Option<PathBuf>,
-    /// Metrics from a JSON or YAML file; nested maps become `a/b` keys, lists become history points.
+    /// Metrics from a JSON or YAML file (nested maps become `a/b` keys).
+    ///
+    /// A list of numbers, or of {step, value, timestamp}, becomes a history whose last
+    /// point is the final value.
     #[arg(long, value_name = "FILE")]
     pub metrics_file: Option<PathBuf>,
-    /// A local file or folder (uploaded to the artifact store) or a URI (kept as given); repeatable.
+    /// A file, folder or URI to record (repeatable); local ones go to the artifact store.
+    ///
+    /// A URI (`s3://…`, `gs://…`, `runs:/…`) is kept as given. A local artifact is recorded
+    /// under its name, with its URI in the store, sha256 digest and size.
     #[arg(long = "artifact", value_name = "PATH_OR_URI")]
     pub artifacts: Vec<String>,
-    /// Record local artifacts where they are (hashed, relative to the registry) instead of storing them.
+    /// Record local artifacts where they are instead of uploading them.
+    ///
+    /// Each is hashed and recorded by its path relative to the registry; it must be inside
+    /// the repository.
     #[arg(long)]
     pub keep_local: bool,
-    /// A tag (repeatable).
+    /// A tag, KEY=VALUE (repeatable).
     #[arg(long = "tag", value_name = "K=V", value_parser = runs::key_value)]
     pub tags: Vec<(String, String)>,
     /// A free-form note (on `update`, replaces the run's note).
-    #[arg(long)]
+    #[arg(long, value_name = "TEXT")]
     pub note: Option<String>,
 }
 
@@ -247,38 +284,45 @@ impl UpdateData {
 pub struct ListArgs {
     /// Only this experiment's runs.
     pub experiment: Option<String>,
-    /// Sort by this metric or param, highest first (runs without it come
-    /// last): `accuracy` (a metric, else a param), `metrics.accuracy`,
-    /// `params.lr`. Params that are numbers sort as numbers.
+    /// Sort by this metric or param, highest first (runs without it come last).
+    ///
+    /// `accuracy` is the metric if any run has it, else the param; `metrics.accuracy` and
+    /// `params.lr` say which. Params that are numbers sort as numbers.
     #[arg(long, value_name = "KEY")]
     pub sort: Option<String>,
     /// Sort lowest first.
     #[arg(long, requires = "sort")]
     pub asc: bool,
-    /// Keep runs matching an expression, e.g. `metrics.accuracy > 0.9 and params.optimizer == "adam"`.
+    /// Keep the runs an expression matches, e.g. `metrics.accuracy > 0.9`.
+    ///
+    /// `metrics.accuracy > 0.9 and params.optimizer == "adam"`. Fields: metrics.NAME, params.NAME, tags.NAME, source.commit|branch|remote|dirty, name,
+    /// experiment, id, status, user, start_time, end_time, note. Comparisons == != < <= > >=
+    /// and =~ (contains); and, or, not, parentheses. A field no run has is a warning.
     #[arg(long = "where", value_name = "EXPR")]
     pub filter: Option<String>,
     /// Show at most N runs.
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// Read the registry at this revision (default: HEAD).
+    /// Read the registry at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct ShowArgs {
-    /// EXPERIMENT/RUN.
+    /// The run, EXPERIMENT/RUN.
     pub run: String,
+    /// Read the registry at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
 }
 
 #[derive(Debug, clap::Args)]
 pub struct CompareArgs {
-    /// Two or more EXPERIMENT/RUN.
-    #[arg(required = true, num_args = 2..)]
+    /// Two or more runs, each EXPERIMENT/RUN.
+    #[arg(required = true, num_args = 2.., value_name = "RUN")]
     pub runs: Vec<String>,
+    /// Read the registry at this revision (a commit, branch or tag).
     #[arg(long, value_name = "REV", default_value = "HEAD")]
     pub rev: String,
 }

@@ -494,7 +494,7 @@ fn run_list_refuses_a_malformed_where_with_its_column() {
     let out = refused(&env, 2, &["run", "list", "--where", "metrics.acc > > 1"]);
     assert!(
         out.stderr
-            .contains("invalid --where expression: expected a value after `>` at column 15"),
+            .contains("invalid --where expression (column 15)\n  metrics.acc > > 1\n                ^ expected a value after `>`"),
         "{}",
         out.stderr
     );

@@ -14,10 +14,10 @@ pub use std::time::{Duration, Instant};
 pub const DIGEST: &str = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
 /// The rule for model, experiment and run names, as messages show it.
-pub const NAME_RULE: &str = "^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$";
+pub const NAME_RULE: &str = "names are ASCII letters, digits, `.`, `_` and `-`, starting with a letter or digit, at most 100 characters, without `..`";
 
 /// The rule for stage and alias names.
-pub const STAGE_RULE: &str = "^[a-z][a-z0-9_-]{0,31}$";
+pub const STAGE_RULE: &str = "names are lowercase ASCII letters, digits, `_` and `-`, starting with a letter, at most 32 characters";
 
 /// Virtual memory allowed to a memory-bounded `regent` (KiB): less than the
 /// 100 MB file below, far less than an expanded alias bomb.

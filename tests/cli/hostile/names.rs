@@ -77,7 +77,7 @@ fn hostile_names_are_refused_by_every_command_with_the_rule() {
             let says: &[&str] = if name == "a/b" && matches!(slot[0], "show" | "describe" | "tag") {
                 &["\"b\" is not a version number"]
             } else {
-                &[" name \"", "names must match"]
+                &[" name \"", "names are "]
             };
             assert_outcome(&env, &format!("name {name:?}"), &args, 2, says);
         }
