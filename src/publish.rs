@@ -12,7 +12,7 @@
 //! would have. An event the policy refuses (a hand edit or an admin push
 //! that moved a stage past the gate) gets no tag and is reported.
 
-use crate::events::{self, Event, EventKind};
+use crate::events::{self, Event, EventKind, Via};
 use crate::gate::{self, Change, PullLookup, Verdict};
 use crate::git::{Context as _, GitError, Repo};
 use crate::history::{self, Filter};
@@ -218,6 +218,7 @@ fn tag_for(
     assignments: &mut BTreeMap<(String, String), u64>,
 ) -> Option<String> {
     match event.event {
+        EventKind::Register if event.via == Via::Import => None,
         EventKind::Register => Some(expand(register_format, event, None)),
         EventKind::Promote | EventKind::Rollback => {
             let key = (
@@ -226,7 +227,9 @@ fn tag_for(
             );
             let n = assignments.entry(key).or_default();
             *n += 1;
-            Some(expand(assign_format, event, Some(*n)))
+            // Imported events count (as they do for `promote`'s next
+            // number) but get no tag: their tags, if any, are the source's.
+            (event.via != Via::Import).then(|| expand(assign_format, event, Some(*n)))
         }
         _ => None,
     }

@@ -12,6 +12,8 @@ mod log;
 mod show;
 mod track;
 
+pub(crate) use bound::add_history;
+
 use super::{CliError, CliResult, CommitArgs, Ctx};
 use crate::names::{self, NameKind};
 use crate::registry::{Layout, RunFile, RunStatus};
