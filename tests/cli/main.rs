@@ -16,6 +16,7 @@ mod github;
 mod github_events;
 mod hostile;
 mod identity;
+mod import;
 mod init;
 mod integrity;
 mod lifecycle;

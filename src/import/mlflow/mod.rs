@@ -135,21 +135,39 @@ impl Artifacts<'_> {
         path.exists().then_some(path)
     }
 
-    /// A run's artifact root on this machine.
-    fn run_root(&self, experiment: &str, run: &RawRun) -> Option<PathBuf> {
-        run.artifact_uri
-            .as_deref()
-            .and_then(|uri| self.local(uri))
-            .or_else(|| {
-                let beside = self
-                    .mlruns?
-                    .join(experiment)
-                    .join(&run.id)
-                    .join("artifacts");
-                beside.is_dir().then_some(beside)
-            })
+    /// Where a run's artifacts are: here (its recorded location, or beside
+    /// its meta.yaml in a moved `mlruns/`), elsewhere (a URI), or nowhere
+    /// to be found.
+    fn run_root(&self, experiment: &str, run: &RawRun) -> Root {
+        let uri = run.artifact_uri.as_deref().unwrap_or_default();
+        if let Some(path) = self.local(uri) {
+            return Root::Local(path);
+        }
+        if let Some(mlruns) = self.mlruns {
+            let beside = mlruns.join(experiment).join(&run.id).join("artifacts");
+            if beside.is_dir() {
+                return Root::Local(beside);
+            }
+        }
+        let elsewhere = self.remote || (crate::runs::is_uri(uri) && !uri.starts_with("file:"));
+        if elsewhere {
+            Root::Remote(crate::git::strip_credentials(uri))
+        } else {
+            Root::Missing
+        }
     }
 }
+
+/// Where a run's artifacts are.
+#[derive(Debug, Clone)]
+enum Root {
+    Local(PathBuf),
+    Remote(String),
+    Missing,
+}
+
+/// What the versions need to know of each run: its user and its artifacts.
+type RunIndex = BTreeMap<String, (String, Root)>;
 
 fn to_source(raw: Raw, shown: &str, artifacts: &Artifacts<'_>) -> Source {
     let mut source = Source {
@@ -159,8 +177,7 @@ fn to_source(raw: Raw, shown: &str, artifacts: &Artifacts<'_>) -> Source {
     };
     let mut deleted_runs = 0;
     let mut dropped_points = 0;
-    // Run id -> (user, local artifact root), for the versions.
-    let mut runs: BTreeMap<String, (String, Option<PathBuf>)> = BTreeMap::new();
+    let mut runs = RunIndex::new();
     for (experiment, raw_runs) in raw.experiments {
         if experiment.deleted {
             source.skipped.push(format!(
@@ -177,7 +194,7 @@ fn to_source(raw: Raw, shown: &str, artifacts: &Artifacts<'_>) -> Source {
                 continue;
             }
             let root = artifacts.run_root(&experiment.id, &raw_run);
-            let run = to_run(&raw_run, root.as_deref(), &mut dropped_points);
+            let run = to_run(&raw_run, &root, &mut dropped_points);
             runs.insert(raw_run.id.clone(), (run.user.clone(), root));
             out.push(run);
         }
@@ -216,7 +233,7 @@ const MAPPED_TAGS: [&str; 6] = [
     "mlflow.source.git.repoURL",
 ];
 
-fn to_run(raw: &RawRun, artifact_root: Option<&Path>, dropped: &mut usize) -> SourceRun {
+fn to_run(raw: &RawRun, root: &Root, dropped: &mut usize) -> SourceRun {
     let tag = |key: &str| raw.tags.get(key).filter(|v| !v.is_empty()).cloned();
     let start = raw
         .start_ms
@@ -282,7 +299,14 @@ fn to_run(raw: &RawRun, artifact_root: Option<&Path>, dropped: &mut usize) -> So
             .collect(),
         note: tag("mlflow.note.content"),
         source: has_source.then_some(source),
-        artifacts: artifact_root.map(top_level_entries).unwrap_or_default(),
+        artifacts: match root {
+            Root::Local(path) => top_level_entries(path),
+            Root::Remote(uri) => vec![ArtifactSource::Uri {
+                name: Some("artifacts".into()),
+                uri: uri.clone(),
+            }],
+            Root::Missing => Vec::new(),
+        },
     }
 }
 
@@ -305,7 +329,7 @@ fn top_level_entries(root: &Path) -> Vec<ArtifactSource> {
 
 fn to_model(
     raw: RawModel,
-    runs: &BTreeMap<String, (String, Option<PathBuf>)>,
+    runs: &RunIndex,
     artifacts: &Artifacts<'_>,
     skipped: &mut Vec<String>,
 ) -> SourceModel {
@@ -419,37 +443,37 @@ fn to_model(
 /// Where a version's files are: `runs:/<run>/<path>` inside its run's
 /// artifacts, else its storage location (a logged model's folder), else
 /// its source URI as given.
-fn version_artifact(
-    v: &RawVersion,
-    runs: &BTreeMap<String, (String, Option<PathBuf>)>,
-    artifacts: &Artifacts<'_>,
-) -> ArtifactSource {
+fn version_artifact(v: &RawVersion, runs: &RunIndex, artifacts: &Artifacts<'_>) -> ArtifactSource {
     let source = v.source.clone().unwrap_or_default();
-    let name = |path: &Path| {
-        path.file_name()
-            .map_or_else(|| "model".to_owned(), |n| n.to_string_lossy().into_owned())
+    let local = |path: PathBuf| {
+        // A logged model keeps its files in `<model id>/artifacts`.
+        let name = match path.file_name().map(|n| n.to_string_lossy().into_owned()) {
+            Some(n) if n != "artifacts" => n,
+            _ => "model".to_owned(),
+        };
+        ArtifactSource::Local { name, path }
     };
     if let Some(rest) = source.strip_prefix("runs:/")
         && let Some((run, path)) = rest.split_once('/')
-        && let Some((_, Some(root))) = runs.get(run)
+        && let Some((_, root)) = runs.get(run)
     {
-        let local = root.join(path);
-        if local.exists() {
-            return ArtifactSource::Local {
-                name: name(&local),
-                path: local,
-            };
+        match root {
+            Root::Local(dir) if dir.join(path).exists() => return local(dir.join(path)),
+            Root::Remote(uri) => {
+                return ArtifactSource::Uri {
+                    name: None,
+                    uri: format!("{}/{path}", uri.trim_end_matches('/')),
+                };
+            }
+            _ => {}
         }
     }
     for uri in [v.storage_location.as_deref(), Some(source.as_str())]
         .into_iter()
         .flatten()
     {
-        if let Some(local) = artifacts.local(uri) {
-            return ArtifactSource::Local {
-                name: name(&local),
-                path: local,
-            };
+        if let Some(path) = artifacts.local(uri) {
+            return local(path);
         }
     }
     ArtifactSource::Uri {
