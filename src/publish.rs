@@ -164,6 +164,11 @@ pub fn publish(
         let Some(commit) = event.commit.clone() else {
             continue;
         };
+        // Imported history (`regent import`) happened elsewhere: nothing
+        // of this branch to judge, tag or deploy.
+        if event.via == Via::Import {
+            continue;
+        }
         let position = match &reported {
             Some(commits) => commits.get(&commit).copied(),
             None => Some(out.events.len()),

@@ -137,7 +137,9 @@ enum Request<'a> {
 fn without_url(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
     if let Some(url) = e.url() {
-        text = text.replace(&format!(" for url ({url})"), "").replace(url.as_str(), "");
+        text = text
+            .replace(&format!(" for url ({url})"), "")
+            .replace(url.as_str(), "");
     }
     let mut source = std::error::Error::source(e);
     while let Some(inner) = source {

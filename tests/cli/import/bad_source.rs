@@ -30,11 +30,22 @@ fn a_missing_folder_is_an_error_naming_it() {
     let before = env.state();
     let missing = env.root.join("no-such-mlruns");
     let out = env.run_err(2, &["import", "mlflow", missing.to_str().unwrap()]);
-    assert!(out.stderr.contains("no-such-mlruns: no such folder"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("no-such-mlruns: no such folder"),
+        "{}",
+        out.stderr
+    );
     let db = format!("sqlite:///{}", env.root.join("none.db").display());
     let out = env.run_err(2, &["import", "mlflow", &db]);
-    assert!(out.stderr.contains("none.db: no such file"), "{}", out.stderr);
-    assert!(!env.root.join("none.db").exists(), "the import never creates a store");
+    assert!(
+        out.stderr.contains("none.db: no such file"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !env.root.join("none.db").exists(),
+        "the import never creates a store"
+    );
     assert_eq!(env.state(), before);
 }
 
@@ -44,11 +55,26 @@ fn a_corrupt_meta_yaml_is_an_error_with_its_place_and_nothing_is_imported() {
     let meta = run_folder(&mlruns, made["runs"][1]["id"].as_str().unwrap()).join("meta.yaml");
     std::fs::write(&meta, "run_id: abc\nstatus: [unclosed\n").unwrap();
     let before = env.state();
-    let out = env.run_err(2, &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"]);
-    assert!(out.stderr.contains(&meta.display().to_string()), "{}", out.stderr);
+    let out = env.run_err(
+        2,
+        &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"],
+    );
+    assert!(
+        out.stderr.contains(&meta.display().to_string()),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("not valid YAML"), "{}", out.stderr);
-    assert!(out.stderr.contains("nothing was imported"), "{}", out.stderr);
-    assert_eq!(env.state(), before, "not even the sound experiment or model");
+    assert!(
+        out.stderr.contains("nothing was imported"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        env.state(),
+        before,
+        "not even the sound experiment or model"
+    );
 }
 
 #[test]
@@ -107,10 +133,19 @@ c.set_registered_model_alias("churn", "Champion", "1")
         "not imported: model \"Churn Model\": invalid model name",
         "not imported: model churn alias \"Champion\" (version 1): invalid alias name",
     ] {
-        assert!(out.stderr.contains(skipped), "{skipped:?} in:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(skipped),
+            "{skipped:?} in:\n{}",
+            out.stderr
+        );
     }
     let runs = env.json(&["run", "list"]);
-    let ids: Vec<&str> = runs.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["good/fine"]);
     let model = env.json(&["show", "churn"]);
     assert_eq!(model["aliases"], serde_json::json!({}));
@@ -126,9 +161,20 @@ fn a_stage_the_registry_lacks_refuses_the_whole_import() {
     let mlruns = work.join("mlruns");
     make_mlflow(&env, &work, mlruns.to_str().unwrap(), false);
     let before = env.state();
-    let out = env.run_err(1, &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"]);
-    assert!(out.stderr.contains("version 2 was in stage \"production\""), "{}", out.stderr);
-    assert!(out.stderr.contains("regent.yaml has no such stage"), "{}", out.stderr);
+    let out = env.run_err(
+        1,
+        &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"],
+    );
+    assert!(
+        out.stderr.contains("version 2 was in stage \"production\""),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("regent.yaml has no such stage"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.state(), before, "the experiment is not imported alone");
 }
 
@@ -137,7 +183,15 @@ fn uncommitted_changes_where_the_import_writes_refuse_it() {
     let (env, mlruns, _) = with_store();
     env.write("models/churn/model.yaml", "name: churn\n");
     let before = env.state();
-    let out = env.run_err(1, &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"]);
-    assert!(out.stderr.contains("uncommitted changes where the import writes"), "{}", out.stderr);
+    let out = env.run_err(
+        1,
+        &["import", "mlflow", mlruns.to_str().unwrap(), "--no-copy"],
+    );
+    assert!(
+        out.stderr
+            .contains("uncommitted changes where the import writes"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(env.state(), before);
 }

@@ -43,12 +43,38 @@ fn tagged_repository() -> TestEnv {
     );
     env.commit_all("first model");
     gto(&env, "alice", &["register", "churn", "--version", "v1.0.0"]);
-    gto(&env, "alice", &["assign", "churn", "--version", "v1.0.0", "--stage", "staging"]);
+    gto(
+        &env,
+        "alice",
+        &[
+            "assign",
+            "churn",
+            "--version",
+            "v1.0.0",
+            "--stage",
+            "staging",
+        ],
+    );
     env.write("models/churn.pkl", "weights two");
     env.commit_all("second model");
     gto(&env, "bob", &["register", "churn", "--bump-minor"]);
-    gto(&env, "bob", &["assign", "churn", "--version", "v1.1.0", "--stage", "prod"]);
-    gto(&env, "carol", &["assign", "churn", "--version", "v1.1.0", "--stage", "staging"]);
+    gto(
+        &env,
+        "bob",
+        &["assign", "churn", "--version", "v1.1.0", "--stage", "prod"],
+    );
+    gto(
+        &env,
+        "carol",
+        &[
+            "assign",
+            "churn",
+            "--version",
+            "v1.1.0",
+            "--stage",
+            "staging",
+        ],
+    );
     gto(&env, "carol", &["deprecate", "churn", "v1.1.0", "staging"]);
     gto(&env, "alice", &["deprecate", "churn", "v1.0.0"]);
     env.run_ok(&["init", "registry", "--stages", "staging,prod"]);
@@ -77,25 +103,80 @@ fn gto_tags_become_versions_and_the_stage_history_in_order() {
     let vars = [("REGENT_ARTIFACT_ROOT", store.as_path())];
     let out = regent_with(&env, &vars, &["-C", "registry", "import", "gto"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("model churn: 2 new versions, 7 events"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("model churn: 2 new versions, 7 events"),
+        "{}",
+        out.stdout
+    );
 
     let at = |tag: &str| gto_tags[tag].2.clone();
     assert_eq!(
         imported_events(&env, &["-C", "registry"]),
         [
-            row(["register", "churn", "1", "", "", "alice", &at("churn@v1.0.0")]),
-            row(["promote", "churn", "1", "staging", "", "alice", &at("churn#staging#1")]),
+            row([
+                "register",
+                "churn",
+                "1",
+                "",
+                "",
+                "alice",
+                &at("churn@v1.0.0")
+            ]),
+            row([
+                "promote",
+                "churn",
+                "1",
+                "staging",
+                "",
+                "alice",
+                &at("churn#staging#1")
+            ]),
             row(["register", "churn", "2", "", "", "bob", &at("churn@v1.1.0")]),
-            row(["promote", "churn", "2", "prod", "", "bob", &at("churn#prod#2")]),
-            row(["promote", "churn", "2", "staging", "1", "carol", &at("churn#staging#3")]),
-            row(["demote", "churn", "2", "staging", "", "carol", &at("churn#staging!#4")]),
-            row(["deprecate", "churn", "1", "", "", "alice", &at("churn@v1.0.0!")]),
+            row([
+                "promote",
+                "churn",
+                "2",
+                "prod",
+                "",
+                "bob",
+                &at("churn#prod#2")
+            ]),
+            row([
+                "promote",
+                "churn",
+                "2",
+                "staging",
+                "1",
+                "carol",
+                &at("churn#staging#3")
+            ]),
+            row([
+                "demote",
+                "churn",
+                "2",
+                "staging",
+                "",
+                "carol",
+                &at("churn#staging!#4")
+            ]),
+            row([
+                "deprecate",
+                "churn",
+                "1",
+                "",
+                "",
+                "alice",
+                &at("churn@v1.0.0!")
+            ]),
         ]
     );
 
     let model = env.json(&["-C", "registry", "show", "churn"]);
     assert_eq!(model["description"], "Churn classifier");
-    assert_eq!(model["tags"], json!({"gto.type": "model", "gto.labels": "tabular"}));
+    assert_eq!(
+        model["tags"],
+        json!({"gto.type": "model", "gto.labels": "tabular"})
+    );
     assert_eq!(model["stages"], json!({"prod": 2}));
     let v1 = &model["versions"][0];
     assert_eq!(v1["tags"], json!({"semver": "v1.0.0"}));
@@ -114,10 +195,21 @@ fn gto_tags_become_versions_and_the_stage_history_in_order() {
         let got = regent_with(
             &env,
             &vars,
-            &["-C", "registry", "artifact", "get", &uri, dest.to_str().unwrap()],
+            &[
+                "-C",
+                "registry",
+                "artifact",
+                "get",
+                &uri,
+                dest.to_str().unwrap(),
+            ],
         );
         assert_eq!(got.code, 0, "{}", got.stderr);
-        assert_eq!(std::fs::read_to_string(&dest).unwrap(), content, "a file comes back as DEST");
+        assert_eq!(
+            std::fs::read_to_string(&dest).unwrap(),
+            content,
+            "a file comes back as DEST"
+        );
     }
     env.run_ok(&["-C", "registry", "validate"]);
 
@@ -127,7 +219,11 @@ fn gto_tags_become_versions_and_the_stage_history_in_order() {
     let before = env.state();
     let again = regent_with(&env, &vars, &["-C", "registry", "import", "gto"]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.stderr.contains("Nothing new to import"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("Nothing new to import"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(env.state(), before);
 }
 
@@ -136,12 +232,22 @@ fn after_a_gto_import_promotions_work_with_tag_names_gto_does_not_use() {
     let env = tagged_repository();
     env.run_ok(&["-C", "registry", "import", "gto", "--no-copy"]);
     let v1 = env.json(&["-C", "registry", "show", "churn/v1"]);
-    assert_eq!(v1["artifact"]["uri"], "models/churn.pkl", "the path GTO recorded");
+    assert_eq!(
+        v1["artifact"]["uri"], "models/churn.pkl",
+        "the path GTO recorded"
+    );
     assert_eq!(v1["artifact"]["verified"], false);
     // regent numbers assignments per stage and GTO per artifact: with the
     // default format regent's next `churn#prod#2` is GTO's tag already.
-    let taken = env.run_err(2, &["-C", "registry", "promote", "churn", "2", "--to", "staging"]);
-    assert!(taken.stderr.contains("churn#staging#3 already exists"), "{}", taken.stderr);
+    let taken = env.run_err(
+        2,
+        &["-C", "registry", "promote", "churn", "2", "--to", "staging"],
+    );
+    assert!(
+        taken.stderr.contains("churn#staging#3 already exists"),
+        "{}",
+        taken.stderr
+    );
     // The README's advice: a format of regent's own.
     let config = env.read("registry/regent.yaml");
     env.write(
@@ -151,5 +257,9 @@ fn after_a_gto_import_promotions_work_with_tag_names_gto_does_not_use() {
     env.commit_all("regent's own tag names");
     env.run_ok(&["-C", "registry", "promote", "churn", "2", "--to", "staging"]);
     let tag = env.git(&["tag", "-l", "churn/staging/*"]);
-    assert_eq!(tag.trim(), "churn/staging/3", "numbered after the imported assignments");
+    assert_eq!(
+        tag.trim(),
+        "churn/staging/3",
+        "numbered after the imported assignments"
+    );
 }

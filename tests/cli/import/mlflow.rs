@@ -2,10 +2,10 @@
 //! server, each written by MLflow itself (tests/cli/import/make_mlflow.py).
 
 use super::{
-    event_trailers, imported_events, make_mlflow, regent_with, row, time_of_millis,
+    checked, event_trailers, imported_events, make_mlflow, regent_with, row, run, time_of_millis,
     tool,
 };
-use crate::common::TestEnv;
+use crate::common::{TestEnv, python};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -58,24 +58,44 @@ fn check_first_import(env: &TestEnv, made: &Value, copied: bool) {
             (2, 0.25, "2026-01-01T00:00:03Z".to_owned())
         ]
     );
-    assert!(first["history"].get("acc").is_none(), "one point is a value, not a history");
+    assert!(
+        first["history"].get("acc").is_none(),
+        "one point is a value, not a history"
+    );
     assert_eq!(first["note"], "first try");
     assert_eq!(first["source"]["commit"], "a".repeat(40));
     assert_eq!(first["source"]["branch"], "main");
     let tags = first["tags"].as_object().unwrap();
     assert_eq!(tags["team"], "ml");
-    for mapped in ["mlflow.runName", "mlflow.user", "mlflow.note.content", "mlflow.source.git.commit"] {
-        assert!(!tags.contains_key(mapped), "{mapped} is a field, not a tag: {tags:?}");
+    for mapped in [
+        "mlflow.runName",
+        "mlflow.user",
+        "mlflow.note.content",
+        "mlflow.source.git.commit",
+    ] {
+        assert!(
+            !tags.contains_key(mapped),
+            "{mapped} is a field, not a tag: {tags:?}"
+        );
     }
     let artifacts = first["artifacts"].as_array().unwrap();
-    let names: Vec<&str> = artifacts.iter().map(|a| a["path"].as_str().unwrap()).collect();
+    let names: Vec<&str> = artifacts
+        .iter()
+        .map(|a| a["path"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["model", "notes.txt"]);
     for artifact in artifacts {
         if copied {
-            assert!(artifact["digest"].as_str().unwrap().starts_with("sha256:"), "{artifact}");
+            assert!(
+                artifact["digest"].as_str().unwrap().starts_with("sha256:"),
+                "{artifact}"
+            );
         } else {
             assert!(artifact.get("digest").is_none(), "{artifact}");
-            assert!(artifact["uri"].as_str().unwrap().starts_with("file:///"), "{artifact}");
+            assert!(
+                artifact["uri"].as_str().unwrap().starts_with("file:///"),
+                "{artifact}"
+            );
         }
     }
 
@@ -100,11 +120,17 @@ fn check_first_import(env: &TestEnv, made: &Value, copied: bool) {
     assert_eq!(v1["metrics"], json!({"loss": 0.25, "acc": 0.8}));
     assert_eq!(v1["params"], json!({"lr": "0.1", "layers": "3"}));
     assert_eq!(v1["source_commit"], "a".repeat(40));
-    assert_eq!(v1["created_at"], time_of_millis(&made["versions"]["1"]["created"]));
+    assert_eq!(
+        v1["created_at"],
+        time_of_millis(&made["versions"]["1"]["created"])
+    );
     assert_eq!(v1["created_by"], "alice", "MLflow keeps no user: the run's");
     let model_artifact = artifacts.iter().find(|a| a["path"] == "model").unwrap();
     if copied {
-        assert_eq!(v1["artifact"]["digest"], model_artifact["digest"], "the run's model folder");
+        assert_eq!(
+            v1["artifact"]["digest"], model_artifact["digest"],
+            "the run's model folder"
+        );
         assert_eq!(v1["artifact"]["kind"], "folder");
     } else {
         assert_eq!(v1["artifact"]["verified"], false);
@@ -115,7 +141,10 @@ fn check_first_import(env: &TestEnv, made: &Value, copied: bool) {
     let v3 = &versions[2];
     assert_eq!(v3["status"], "archived");
     assert_eq!(v3["run"], format!("churn-exp/{second_name}"));
-    assert_eq!(v3["artifact"]["verified"], false, "the run logged no model: kept as a URI");
+    assert_eq!(
+        v3["artifact"]["verified"], false,
+        "the run logged no model: kept as a URI"
+    );
     assert_eq!(v3["artifact"]["uri"], format!("runs:/{}/model", ids[1]));
 
     let v = |n: &str, k: &str| time_of_millis(&made["versions"][n][k]);
@@ -124,14 +153,70 @@ fn check_first_import(env: &TestEnv, made: &Value, copied: bool) {
         imported_events(env, &[]),
         [
             row(["run", "churn-exp/bold-fox", "", "", "", "alice", START]),
-            row(["run", &format!("churn-exp/{second_name}"), "", "", "", "bob", "2026-01-01T00:02:00Z"]),
-            row(["register", "churn", "1", "", "", "alice", &v("1", "created")]),
-            row(["promote", "churn", "1", "staging", "", "unknown", &v("1", "updated")]),
-            row(["register", "churn", "2", "", "", "alice", &v("2", "created")]),
-            row(["promote", "churn", "2", "production", "", "unknown", &v("2", "updated")]),
+            row([
+                "run",
+                &format!("churn-exp/{second_name}"),
+                "",
+                "",
+                "",
+                "bob",
+                "2026-01-01T00:02:00Z"
+            ]),
+            row([
+                "register",
+                "churn",
+                "1",
+                "",
+                "",
+                "alice",
+                &v("1", "created")
+            ]),
+            row([
+                "promote",
+                "churn",
+                "1",
+                "staging",
+                "",
+                "unknown",
+                &v("1", "updated")
+            ]),
+            row([
+                "register",
+                "churn",
+                "2",
+                "",
+                "",
+                "alice",
+                &v("2", "created")
+            ]),
+            row([
+                "promote",
+                "churn",
+                "2",
+                "production",
+                "",
+                "unknown",
+                &v("2", "updated")
+            ]),
             row(["register", "churn", "3", "", "", "bob", &v("3", "created")]),
-            row(["archive", "churn", "3", "", "", "unknown", &v("3", "updated")]),
-            row(["alias", "churn", "2", "@champion", "", "unknown", &alias_time]),
+            row([
+                "archive",
+                "churn",
+                "3",
+                "",
+                "",
+                "unknown",
+                &v("3", "updated")
+            ]),
+            row([
+                "alias",
+                "churn",
+                "2",
+                "@champion",
+                "",
+                "unknown",
+                &alias_time
+            ]),
         ]
     );
     // One commit per experiment and per model, marked as imports.
@@ -152,9 +237,21 @@ fn file_store_runs_and_models_arrive_field_by_field_and_a_second_import_adds_onl
 
     let out = regent_with(&env, &vars, &["import", "mlflow", source]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("experiment churn-exp: 2 new runs"), "{}", out.stdout);
-    assert!(out.stdout.contains("model churn: 3 new versions"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("experiment churn-exp: 2 new runs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("model churn: 3 new versions"),
+        "{}",
+        out.stdout
+    );
     check_first_import(&env, &made, true);
+    // Imported history is not this branch's to tag or deploy.
+    let published = env.json(&["publish"]);
+    assert_eq!(published, json!([]));
+    assert_eq!(env.git(&["tag", "-l"]), "");
     // The artifacts went into the store by content, and come back verified.
     let dest = env.root.join("got");
     let got = regent_with(
@@ -163,13 +260,20 @@ fn file_store_runs_and_models_arrive_field_by_field_and_a_second_import_adds_onl
         &["artifact", "get", "models:/churn/1", dest.to_str().unwrap()],
     );
     assert_eq!(got.code, 0, "{}", got.stderr);
-    assert_eq!(std::fs::read_to_string(dest.join("weights.bin")).unwrap(), "weights one");
+    assert_eq!(
+        std::fs::read_to_string(dest.join("weights.bin")).unwrap(),
+        "weights one"
+    );
 
     // Again: nothing new, nothing changed, no commit.
     let before = env.state();
     let again = regent_with(&env, &vars, &["import", "mlflow", source]);
     assert_eq!(again.code, 0, "{}", again.stderr);
-    assert!(again.stderr.contains("Nothing new to import"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("Nothing new to import"),
+        "{}",
+        again.stderr
+    );
     assert_eq!(env.state(), before);
 
     // MLflow moves on: a new run and a new version in staging. Only those
@@ -179,12 +283,23 @@ fn file_store_runs_and_models_arrive_field_by_field_and_a_second_import_adds_onl
     make_mlflow(&env, &work, mlruns.to_str().unwrap(), true);
     let out = regent_with(&env, &vars, &["import", "mlflow", source]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("experiment churn-exp: 1 new runs"), "{}", out.stdout);
-    assert!(out.stdout.contains("model churn: 1 new versions, 2 events"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("experiment churn-exp: 1 new runs"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("model churn: 1 new versions, 2 events"),
+        "{}",
+        out.stdout
+    );
     for (path, content) in kept_runs.iter().chain(&kept_versions) {
         assert_eq!(&env.read(path), content, "{path} changed");
     }
-    assert_eq!(event_trailers(&env), ["import", "import", "import", "import", "init"]);
+    assert_eq!(
+        event_trailers(&env),
+        ["import", "import", "import", "import", "init"]
+    );
     let third = env.json(&["run", "show", "churn-exp/calm-owl"]);
     assert_eq!(third["user"], "carol");
     let model = env.json(&["show", "churn"]);
@@ -241,7 +356,13 @@ impl Server {
         let port = free_port();
         let log = std::fs::File::create(work.join("server.log")).unwrap();
         let child = tool(env, "mlflow", work)
-            .args(["server", "--backend-store-uri", backend, "--host", "127.0.0.1"])
+            .args([
+                "server",
+                "--backend-store-uri",
+                backend,
+                "--host",
+                "127.0.0.1",
+            ])
             .args(["--port", &port.to_string(), "--workers", "1"])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -270,7 +391,9 @@ impl Drop for Server {
     fn drop(&mut self) {
         // The server's group: uvicorn and its worker.
         let group = format!("-{}", self.child.id());
-        let _ = std::process::Command::new("kill").args(["--", &group]).status();
+        let _ = std::process::Command::new("kill")
+            .args(["--", &group])
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -306,7 +429,10 @@ fn tracking_server_gives_what_its_store_holds() {
         .iter()
         .map(|r| r["id"].as_str().unwrap())
         .collect();
-    for run in ["churn-exp/bold-fox".to_owned(), format!("churn-exp/bold-fox-{}", &ids[1][..8])] {
+    for run in [
+        "churn-exp/bold-fox".to_owned(),
+        format!("churn-exp/bold-fox-{}", &ids[1][..8]),
+    ] {
         let mut a = env.json(&["run", "show", &run]);
         let mut b = direct.json(&["run", "show", &run]);
         a.as_object_mut().unwrap().remove("artifacts");
@@ -314,19 +440,73 @@ fn tracking_server_gives_what_its_store_holds() {
         assert_eq!(a, b, "{run}");
     }
     let from_server = env.json(&["show", "churn"]);
-    assert_eq!(from_server["stages"], json!({"staging": 1, "production": 2}));
+    assert_eq!(
+        from_server["stages"],
+        json!({"staging": 1, "production": 2})
+    );
     assert_eq!(from_server["aliases"], json!({"champion": 2}));
     let v1 = &from_server["versions"][0];
     assert_eq!(v1["run"], "churn-exp/bold-fox");
     assert_eq!(v1["artifact"]["verified"], false);
     let artifact = v1["artifact"]["uri"].as_str().unwrap();
-    assert!(artifact.ends_with(&format!("{}/artifacts/model", ids[0])), "{artifact}");
+    assert!(
+        artifact.ends_with(&format!("{}/artifacts/model", ids[0])),
+        "{artifact}"
+    );
     drop(server);
 
     // A server that is not there: a clear error, nothing written.
     let before = env.state();
     let gone = env.run_err(2, &["import", "mlflow", "http://127.0.0.1:9/", "--no-copy"]);
-    assert!(gone.stderr.contains("cannot import from MLflow"), "{}", gone.stderr);
+    assert!(
+        gone.stderr.contains("cannot import from MLflow"),
+        "{}",
+        gone.stderr
+    );
     assert!(gone.stderr.contains("127.0.0.1:9"), "{}", gone.stderr);
     assert_eq!(env.state(), before);
+}
+
+#[test]
+fn a_long_metric_history_is_bounded_in_the_run_file_and_kept_whole_in_the_store() {
+    let env = TestEnv::with_registry();
+    let work = env.root.join("mlflow");
+    std::fs::create_dir_all(&work).unwrap();
+    let mlruns = work.join("mlruns");
+    let script = r#"
+import sys, warnings
+warnings.filterwarnings("ignore")
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities import Metric
+mlflow.set_tracking_uri(sys.argv[1])
+c = MlflowClient()
+run = c.create_run(c.create_experiment("long"), run_name="sweep").info.run_id
+points = [Metric("loss", 1.0 / (s + 1), 1767225600000 + s, s) for s in range(1500)]
+for i in range(0, len(points), 1000):
+    c.log_batch(run, metrics=points[i:i + 1000])
+c.set_terminated(run)
+"#;
+    let mut cmd = tool(&env, python(), &work);
+    cmd.args(["-c", script, mlruns.to_str().unwrap()]);
+    checked("the MLflow script", run(&mut cmd));
+    let store = env.root.join("store");
+    let out = regent_with(
+        &env,
+        &[("REGENT_ARTIFACT_ROOT", store.as_path())],
+        &["import", "mlflow", mlruns.to_str().unwrap()],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let sweep = env.json(&["run", "show", "long/sweep"]);
+    assert_eq!(sweep["metrics"]["loss"], 1.0 / 1500.0);
+    let kept = sweep["history"]["loss"].as_array().unwrap();
+    assert!(kept.len() <= 1000, "{} points kept", kept.len());
+    assert_eq!(kept.last().unwrap()["step"], 1499, "the last point is kept");
+    assert_eq!(sweep["series"]["loss"]["points"], 1500);
+    let part = &sweep["series"]["loss"]["parts"][0];
+    assert_eq!(part["points"], 1500);
+    assert!(
+        part["digest"].as_str().unwrap().starts_with("sha256:"),
+        "{part}"
+    );
 }

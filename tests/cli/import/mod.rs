@@ -14,13 +14,18 @@ use std::process::Command;
 
 /// The test venv's `bin/` (python, mlflow, gto).
 fn venv_bin() -> PathBuf {
-    python().parent().expect("the venv's bin folder").to_path_buf()
+    python()
+        .parent()
+        .expect("the venv's bin folder")
+        .to_path_buf()
 }
 
 /// PATH with the venv first, so `gto` and `mlflow` are the pinned ones.
 fn path_with_venv() -> std::ffi::OsString {
     let mut paths = vec![venv_bin()];
-    paths.extend(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()));
+    paths.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
     std::env::join_paths(paths).expect("a PATH")
 }
 
@@ -48,7 +53,11 @@ fn run(cmd: &mut Command) -> Outcome {
 }
 
 fn checked(what: &str, outcome: Outcome) -> String {
-    assert_eq!(outcome.code, 0, "{what} failed: {}\n{}", outcome.stderr, outcome.stdout);
+    assert_eq!(
+        outcome.code, 0,
+        "{what} failed: {}\n{}",
+        outcome.stderr, outcome.stdout
+    );
     outcome.stdout
 }
 
@@ -82,7 +91,9 @@ fn regent_with(env: &TestEnv, vars: &[(&str, &Path)], args: &[&str]) -> Outcome 
 
 /// A time in MLflow's milliseconds as regent writes times.
 fn time_of_millis(ms: &serde_json::Value) -> String {
-    let ms = ms.as_i64().unwrap_or_else(|| panic!("not milliseconds: {ms}"));
+    let ms = ms
+        .as_i64()
+        .unwrap_or_else(|| panic!("not milliseconds: {ms}"));
     regent::time::format(jiff::Timestamp::from_millisecond(ms).expect("a time"))
 }
 
@@ -131,9 +142,12 @@ fn row(items: [&str; 7]) -> [String; 7] {
 
 /// The `Regent-Event` trailer of every commit, newest first.
 fn event_trailers(env: &TestEnv) -> Vec<String> {
-    env.git(&["log", "--format=%(trailers:key=Regent-Event,valueonly,separator=)"])
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_owned)
-        .collect()
+    env.git(&[
+        "log",
+        "--format=%(trailers:key=Regent-Event,valueonly,separator=)",
+    ])
+    .lines()
+    .filter(|l| !l.trim().is_empty())
+    .map(str::to_owned)
+    .collect()
 }
