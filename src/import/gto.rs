@@ -358,7 +358,6 @@ fn annotation_at(
 /// A version's artifact: the annotated path at its commit. Git-tracked
 /// files are extracted to be stored (with `copy`) or recorded by their path;
 /// anything else (a URI, a DVC-tracked path) is recorded as given.
-#[allow(clippy::too_many_arguments)]
 fn artifact_at(
     repo: &git2::Repository,
     commit: git2::Oid,

@@ -72,6 +72,17 @@ pub enum PlanError {
     Git(#[from] crate::git::GitError),
 }
 
+/// What every part of the plan reads.
+struct Context<'a, 's> {
+    source: &'a Source,
+    /// The branch's head.
+    snapshot: &'a Snapshot<'s>,
+    /// What earlier imports brought, by source id.
+    imported: &'a BTreeMap<String, (Subject, ImportedEvent)>,
+    /// regent.yaml's stages.
+    stages: Vec<String>,
+}
+
 /// Plans the import of `source` on top of `snapshot` (the branch's head),
 /// given what earlier imports brought (`imported`, by source id).
 pub fn plan(
@@ -80,7 +91,12 @@ pub fn plan(
     imported: &BTreeMap<String, (Subject, ImportedEvent)>,
 ) -> Result<Plan, PlanError> {
     let config = snapshot.config().map_err(PlanError::Files)?.value;
-    let stages: Vec<String> = config.stages.iter().map(|s| s.name.clone()).collect();
+    let cx = Context {
+        source,
+        snapshot,
+        imported,
+        stages: config.stages.iter().map(|s| s.name.clone()).collect(),
+    };
     let mut out = Plan {
         skipped: source.skipped.clone(),
         ..Plan::default()
@@ -92,16 +108,12 @@ pub fn plan(
         }
     }
     for experiment in &source.experiments {
-        if let Some(commit) =
-            plan_experiment(source, experiment, snapshot, imported, &mut runs, &mut out)?
-        {
+        if let Some(commit) = plan_experiment(&cx, experiment, &mut runs, &mut out)? {
             out.commits.push(commit);
         }
     }
     for model in &source.models {
-        if let Some(commit) =
-            plan_model(source, model, snapshot, imported, &runs, &stages, &mut out)?
-        {
+        if let Some(commit) = plan_model(&cx, model, &runs, &mut out)? {
             out.commits.push(commit);
         }
     }
@@ -123,10 +135,8 @@ struct RunIndex {
 }
 
 fn plan_experiment(
-    source: &Source,
+    cx: &Context<'_, '_>,
     experiment: &super::SourceExperiment,
-    snapshot: &Snapshot<'_>,
-    imported: &BTreeMap<String, (Subject, ImportedEvent)>,
     runs: &mut RunIndex,
     out: &mut Plan,
 ) -> Result<Option<CommitPlan>, PlanError> {
@@ -138,14 +148,14 @@ fn plan_experiment(
         ));
         return Ok(None);
     }
-    let mut taken: BTreeSet<String> = snapshot.run_names(name)?.into_iter().collect();
+    let mut taken: BTreeSet<String> = cx.snapshot.run_names(name)?.into_iter().collect();
     let mut ordered: Vec<&SourceRun> = experiment.runs.iter().collect();
     ordered.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
     let mut new_runs = Vec::new();
     let mut events = Vec::new();
     for run in ordered {
-        let id = run_id(source, &run.id);
-        if imported.contains_key(&id) {
+        let id = run_id(cx.source, &run.id);
+        if cx.imported.contains_key(&id) {
             out.already += 1;
             continue;
         }
@@ -243,14 +253,12 @@ struct ModelState<'a> {
 }
 
 fn plan_model(
-    source: &Source,
+    cx: &Context<'_, '_>,
     model: &SourceModel,
-    snapshot: &Snapshot<'_>,
-    imported: &BTreeMap<String, (Subject, ImportedEvent)>,
     runs: &RunIndex,
-    stages: &[String],
     out: &mut Plan,
 ) -> Result<Option<CommitPlan>, PlanError> {
+    let (source, snapshot, imported, stages) = (cx.source, cx.snapshot, cx.imported, &cx.stages);
     let name = &model.name;
     if let Err(e) = names::check(NameKind::Model, name) {
         out.skipped.push(format!("model {name:?}: {e}"));
@@ -318,8 +326,7 @@ fn plan_model(
                     continue;
                 }
                 next = next.max(number + 1);
-                let record =
-                    version_record(source, name, number, version, event, runs, snapshot, out);
+                let record = version_record(cx, name, number, version, event, runs, out);
                 state.numbers.insert(key.clone(), number);
                 state.new.insert(
                     number,
@@ -495,19 +502,17 @@ impl ModelState<'_> {
 
 /// A new version's file: frozen at registration from its run, as
 /// `regent register --run` freezes it (metrics, params, source commit).
-#[allow(clippy::too_many_arguments)]
 fn version_record(
-    source: &Source,
+    cx: &Context<'_, '_>,
     model: &str,
     number: u64,
     version: &super::SourceVersion,
     registered: &super::SourceEvent,
     runs: &RunIndex,
-    snapshot: &Snapshot<'_>,
     out: &mut Plan,
 ) -> VersionFile {
     let link = version.run.as_ref().and_then(|run| {
-        let found = runs.links.get(&run_id(source, run)).cloned();
+        let found = runs.links.get(&run_id(cx.source, run)).cloned();
         if found.is_none() {
             out.skipped.push(format!(
                 "the run link of model {model} version {}: its run {run} is not in the source \
@@ -520,7 +525,7 @@ fn version_record(
     let run_file = link.as_ref().and_then(|link| {
         runs.new.get(link).cloned().or_else(|| {
             let (experiment, run) = link.split_once('/')?;
-            snapshot.run(experiment, run).ok().map(|l| l.value)
+            cx.snapshot.run(experiment, run).ok().map(|l| l.value)
         })
     });
     let (metrics, params, commit) = match &run_file {

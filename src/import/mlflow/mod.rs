@@ -246,7 +246,7 @@ fn to_run(raw: &RawRun, root: &Root, dropped: &mut usize) -> SourceRun {
             .filter(|(_, value, step)| value.is_finite() && *step >= 0)
             .collect();
         *dropped += points.len() - kept.len();
-        kept.sort_by(|a, b| (a.2, a.0).cmp(&(b.2, b.0)));
+        kept.sort_by_key(|(ms, _, step)| (*step, *ms));
         let points: Vec<MetricPoint> = kept
             .into_iter()
             .map(|(ms, value, step)| MetricPoint {
