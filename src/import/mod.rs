@@ -180,7 +180,33 @@ pub fn parse_yaml(bytes: &[u8], shown: &str) -> Result<serde_json::Value, Import
     crate::registry::parse_value(text).map_err(|e| bad(text, e))
 }
 
+/// A name from the source as regent records an actor: no control
+/// characters (it reaches terminals and trailers), at most 100 characters,
+/// `unknown` when empty.
+pub fn actor_name(text: &str) -> String {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(100)
+        .collect();
+    match clean.trim() {
+        "" => "unknown".to_owned(),
+        name => name.to_owned(),
+    }
+}
+
 /// Milliseconds since 1970 (MLflow's times) as a timestamp.
 pub fn from_millis(ms: i64) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_millisecond(ms).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn actor_names_from_a_source_are_made_safe() {
+        assert_eq!(super::actor_name("alice"), "alice");
+        assert_eq!(super::actor_name(" \u{1b}[31mmallory\n"), "[31mmallory");
+        assert_eq!(super::actor_name(""), "unknown");
+        assert_eq!(super::actor_name(&"x".repeat(300)).len(), 100);
+    }
 }

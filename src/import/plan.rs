@@ -192,7 +192,7 @@ fn plan_experiment(
             previous: None,
             run: Some(run_name.clone()),
             time: crate::time::format(run.start),
-            actor: run.user.clone(),
+            actor: super::actor_name(&run.user),
             id: id.clone(),
         });
         let link = format!("{name}/{run_name}");
@@ -222,7 +222,7 @@ fn run_record(experiment: &str, name: &str, run: &SourceRun) -> RunFile {
         status: run.status,
         start_time: crate::time::format(run.start),
         end_time: run.end.map(crate::time::format),
-        user: run.user.clone(),
+        user: super::actor_name(&run.user),
         source: run.source.clone(),
         params: run.params.clone(),
         metrics: run
@@ -462,7 +462,7 @@ impl ModelState<'_> {
             previous: None,
             run: None,
             time: crate::time::format(event.time),
-            actor: event.actor.clone(),
+            actor: super::actor_name(&event.actor),
             id: event.id.clone(),
         };
         fill(&mut imported);
@@ -540,7 +540,7 @@ fn version_record(
         model: model.to_owned(),
         version: number,
         created_at: crate::time::format(registered.time),
-        created_by: registered.actor.clone(),
+        created_by: super::actor_name(&registered.actor),
         run: link,
         source_commit: commit.or_else(|| version.source_commit.clone()),
         artifact: VersionArtifact::default(),

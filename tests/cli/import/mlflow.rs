@@ -327,6 +327,13 @@ fn sqlite_store_with_no_copy_keeps_uris_unverified() {
     assert!(refused.stderr.contains("--no-copy"), "{}", refused.stderr);
     assert_eq!(env.state(), before, "nothing written");
 
+    let dry = env.run_ok(&["import", "mlflow", &uri, "--no-copy", "--dry-run"]);
+    assert!(
+        dry.contains("model churn: 3 new versions, 7 events"),
+        "{dry}"
+    );
+    assert_eq!(env.state(), before, "a dry run writes nothing");
+
     env.run_ok(&["import", "mlflow", &uri, "--no-copy"]);
     check_first_import(&env, &made, false);
     // The SQLite store is only read.
