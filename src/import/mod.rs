@@ -156,8 +156,6 @@ pub enum ImportError {
         what: String,
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Git(#[from] crate::git::GitError),
 }
 
 impl ImportError {

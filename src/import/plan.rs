@@ -430,6 +430,11 @@ fn plan_model(
         }
     }
     if state.events.is_empty() {
+        if model.versions.is_empty() && !imported_before {
+            // regent's models begin with their first version.
+            out.skipped
+                .push(format!("model {name}: it has no versions"));
+        }
         return Ok(None);
     }
     Ok(Some(CommitPlan {

@@ -259,8 +259,12 @@ fn to_run(raw: &RawRun, root: &Root, dropped: &mut usize) -> SourceRun {
             metrics.insert(key.clone(), points);
         }
     }
+    // A full commit id is the source's commit; anything else stays a tag.
+    let commit = tag("mlflow.source.git.commit")
+        .map(|c| c.to_ascii_lowercase())
+        .filter(|c| matches!(c.len(), 40 | 64) && c.bytes().all(|b| b.is_ascii_hexdigit()));
     let source = RunSource {
-        commit: tag("mlflow.source.git.commit"),
+        commit: commit.clone(),
         branch: tag("mlflow.source.git.branch"),
         dirty: false,
         remote: tag("mlflow.source.git.repoURL").map(|r| crate::git::strip_credentials(&r)),
@@ -295,6 +299,11 @@ fn to_run(raw: &RawRun, root: &Root, dropped: &mut usize) -> SourceRun {
             .tags
             .iter()
             .filter(|(k, _)| !MAPPED_TAGS.contains(&k.as_str()))
+            .chain(
+                (commit.is_none())
+                    .then(|| raw.tags.get_key_value("mlflow.source.git.commit"))
+                    .flatten(),
+            )
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect(),
         note: tag("mlflow.note.content"),

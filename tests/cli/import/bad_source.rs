@@ -195,3 +195,50 @@ fn uncommitted_changes_where_the_import_writes_refuse_it() {
     );
     assert_eq!(env.state(), before);
 }
+
+#[test]
+fn an_artifact_that_cannot_be_stored_leaves_every_commit_unmade() {
+    let env = TestEnv::with_registry();
+    let work = env.root.join("mlflow");
+    std::fs::create_dir_all(&work).unwrap();
+    let mlruns = work.join("mlruns");
+    let script = r#"
+import os, sys, warnings
+warnings.filterwarnings("ignore")
+import mlflow
+from mlflow import MlflowClient
+mlflow.set_tracking_uri(sys.argv[1])
+c = MlflowClient()
+for name in ["a-first", "b-second"]:
+    run = c.create_run(c.create_experiment(name), run_name="r").info.run_id
+    os.makedirs(name + "/model", exist_ok=True)
+    open(name + "/model/w.bin", "w").write(name)
+    c.log_artifacts(run, name)
+    c.set_terminated(run)
+    print(run)
+"#;
+    let mut cmd = tool(&env, python(), &work);
+    cmd.args(["-c", script, mlruns.to_str().unwrap()]);
+    let out = checked("the MLflow script", run(&mut cmd));
+    // The second experiment's model folder gets a symbolic link, which the
+    // artifact store refuses; the first experiment's commit was ready by then.
+    let second = out.lines().last().unwrap();
+    let model = run_folder(&mlruns, second).join("artifacts/model");
+    std::os::unix::fs::symlink("/etc/hostname", model.join("link")).unwrap();
+    let store = env.root.join("store");
+    let before = env.state();
+    let commits = env.commit_count();
+    let failed = super::regent_with(
+        &env,
+        &[("REGENT_ARTIFACT_ROOT", store.as_path())],
+        &["import", "mlflow", mlruns.to_str().unwrap()],
+    );
+    assert_eq!(failed.code, 2, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("in run b-second/r"),
+        "{}",
+        failed.stderr
+    );
+    assert_eq!(env.state(), before);
+    assert_eq!(env.commit_count(), commits, "not even a-first's commit");
+}

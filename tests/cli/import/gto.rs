@@ -12,6 +12,10 @@ fn gto(env: &TestEnv, who: &str, args: &[&str]) {
         .env("GIT_COMMITTER_NAME", who)
         .env("GIT_COMMITTER_EMAIL", format!("{who}@example.com"));
     checked(&format!("gto {args:?}"), run(&mut cmd));
+    // GTO's tags keep the second they were made in: one event per second,
+    // so that the order to check is the order they happened in (within a
+    // second, regent puts registrations first, then GTO's counters).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
 }
 
 /// Every tag: name -> (what it points at, tagger, time as regent writes it).
