@@ -62,7 +62,7 @@ pub struct ImportOptions {
 pub fn run(ctx: &Ctx, command: ImportCommand) -> CliResult {
     match command {
         ImportCommand::Mlflow(args) => {
-            let source = crate::import::mlflow::read(&args.source, &ctx.dir)
+            let source = crate::import::mlflow::read(&args.source, &ctx.dir, !args.options.no_copy)
                 .map_err(|e| source_error("MLflow", e))?;
             import(ctx, source, &args.options)
         }

@@ -119,6 +119,7 @@ fn read_run(dir: &Path, meta: &Path, value: &Value) -> Result<RawRun, ImportErro
         user: text(value, "user_id"),
         deleted: text(value, "lifecycle_stage").as_deref() == Some("deleted"),
         artifact_uri: text(value, "artifact_uri"),
+        downloaded: None,
         params: read_values(&dir.join("params"))?,
         tags: read_values(&dir.join("tags"))?,
         metrics,

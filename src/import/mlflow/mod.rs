@@ -48,6 +48,8 @@ struct RawRun {
     user: Option<String>,
     deleted: bool,
     artifact_uri: Option<String>,
+    /// Where the reader downloaded the run's artifacts to (a server's).
+    downloaded: Option<PathBuf>,
     params: BTreeMap<String, String>,
     tags: BTreeMap<String, String>,
     /// Per metric: (timestamp ms, value, step), in any order.
@@ -91,13 +93,23 @@ struct Raw {
 }
 
 /// Reads the MLflow store at `location` (a folder, `file://…`,
-/// `sqlite:///…` or `http(s)://…`), relative paths taken from `cwd`.
-pub fn read(location: &str, cwd: &Path) -> Result<Source, ImportError> {
+/// `sqlite:///…` or `http(s)://…`), relative paths taken from `cwd`. With
+/// `copy`, a tracking server's run artifacts are downloaded (to be stored).
+pub fn read(location: &str, cwd: &Path, copy: bool) -> Result<Source, ImportError> {
     let shown = crate::git::strip_credentials(location);
+    let mut scratch = None;
     let (raw, mlruns) = if let Some(path) = location.strip_prefix("sqlite:///") {
         (sqlite::read(&cwd.join(path))?, None)
     } else if location.starts_with("http://") || location.starts_with("https://") {
-        (server::read(location)?, None)
+        let download = if copy {
+            let dir = tempfile::tempdir().map_err(ImportError::io(
+                "creating a folder for the server's artifacts",
+            ))?;
+            Some(scratch.insert(dir).path().to_path_buf())
+        } else {
+            None
+        };
+        (server::read(location, download.as_deref())?, None)
     } else {
         let path = match location.strip_prefix("file://") {
             Some(rest) => PathBuf::from(rest),
@@ -109,7 +121,9 @@ pub fn read(location: &str, cwd: &Path) -> Result<Source, ImportError> {
         mlruns: mlruns.as_deref(),
         remote: location.starts_with("http"),
     };
-    Ok(to_source(raw, &shown, &artifacts))
+    let mut source = to_source(raw, &shown, &artifacts);
+    source.scratch.extend(scratch);
+    Ok(source)
 }
 
 /// Where a store's artifacts are, for telling local ones from URIs.
@@ -139,6 +153,9 @@ impl Artifacts<'_> {
     /// its meta.yaml in a moved `mlruns/`), elsewhere (a URI), or nowhere
     /// to be found.
     fn run_root(&self, experiment: &str, run: &RawRun) -> Root {
+        if let Some(downloaded) = &run.downloaded {
+            return Root::Local(downloaded.clone());
+        }
         let uri = run.artifact_uri.as_deref().unwrap_or_default();
         if let Some(path) = self.local(uri) {
             return Root::Local(path);

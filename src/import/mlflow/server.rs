@@ -4,18 +4,22 @@
 //! `MLFLOW_TRACKING_TOKEN` (bearer) or `MLFLOW_TRACKING_USERNAME` and
 //! `MLFLOW_TRACKING_PASSWORD` (basic) authenticate, as MLflow's client does.
 //!
-//! A server's artifacts are on the server (`mlflow-artifacts:/…`, `s3://…`):
-//! the import records them as URIs, unverified.
+//! To copy a run's artifacts, the import lists them (`artifacts/list`) and
+//! downloads each file (`/get-artifact`) into a scratch folder first; with
+//! `--no-copy` they are recorded as the run's artifact URI, unverified.
 
 use super::{Raw, RawExperiment, RawModel, RawRun, RawVersion};
 use crate::import::ImportError;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Rows per page asked for (each endpoint's maximum or less).
 const PAGE: u64 = 1000;
 
-pub(super) fn read(base: &str) -> Result<Raw, ImportError> {
+/// Reads the server's store; with `download`, every active run's artifacts
+/// too, into a folder per run under `download`.
+pub(super) fn read(base: &str, download: Option<&Path>) -> Result<Raw, ImportError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -29,7 +33,7 @@ pub(super) fn read(base: &str) -> Result<Raw, ImportError> {
         base: base.trim_end_matches('/').to_owned(),
         shown: crate::git::strip_credentials(base),
     };
-    runtime.block_on(read_all(&client))
+    runtime.block_on(read_all(&client, download))
 }
 
 struct Client {
@@ -59,14 +63,8 @@ impl Client {
                 .body(body.to_string()),
             None => self.http.get(url),
         };
-        let request = if let Ok(token) = std::env::var("MLFLOW_TRACKING_TOKEN") {
-            request.bearer_auth(token)
-        } else if let Ok(user) = std::env::var("MLFLOW_TRACKING_USERNAME") {
-            request.basic_auth(user, std::env::var("MLFLOW_TRACKING_PASSWORD").ok())
-        } else {
-            request
-        };
-        let response = request
+        let response = self
+            .authenticated(request)
             .send()
             .await
             .map_err(|e| ImportError::Source(format!("{shown}: {}", without_url(&e))))?;
@@ -84,6 +82,17 @@ impl Client {
         serde_json::from_str(&text).map_err(|e| {
             ImportError::Source(format!("{shown}: the answer is not MLflow's JSON: {e}"))
         })
+    }
+
+    /// The request with MLflow's client credentials, when they are set.
+    fn authenticated(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        if let Ok(token) = std::env::var("MLFLOW_TRACKING_TOKEN") {
+            request.bearer_auth(token)
+        } else if let Ok(user) = std::env::var("MLFLOW_TRACKING_USERNAME") {
+            request.basic_auth(user, std::env::var("MLFLOW_TRACKING_PASSWORD").ok())
+        } else {
+            request
+        }
     }
 
     /// Every item of `field` over all pages of a search.
@@ -149,7 +158,7 @@ fn without_url(e: &reqwest::Error) -> String {
     crate::git::strip_credentials(&text)
 }
 
-async fn read_all(client: &Client) -> Result<Raw, ImportError> {
+async fn read_all(client: &Client, download: Option<&Path>) -> Result<Raw, ImportError> {
     let experiments = client
         .all_pages(
             "experiments/search",
@@ -177,7 +186,15 @@ async fn read_all(client: &Client) -> Result<Raw, ImportError> {
             .await?;
         let mut raw_runs = Vec::new();
         for run in runs {
-            raw_runs.push(read_run(client, &run).await?);
+            let mut raw_run = read_run(client, &run).await?;
+            if let Some(scratch) = download
+                && !raw_run.deleted
+            {
+                let dest = scratch.join(&raw_run.id);
+                download_artifacts(client, &raw_run.id, &dest).await?;
+                raw_run.downloaded = Some(dest);
+            }
+            raw_runs.push(raw_run);
         }
         out.push((raw, raw_runs));
     }
@@ -246,6 +263,7 @@ async fn read_run(client: &Client, run: &Value) -> Result<RawRun, ImportError> {
         user: text(&info, "user_id"),
         deleted: text(&info, "lifecycle_stage").as_deref() == Some("deleted"),
         artifact_uri: text(&info, "artifact_uri"),
+        downloaded: None,
         params: key_values(&data, "params"),
         tags: key_values(&data, "tags"),
         metrics,
@@ -303,6 +321,83 @@ async fn read_model(client: &Client, model: &Value) -> Result<RawModel, ImportEr
             .collect(),
         name,
     })
+}
+
+/// Every file of a run's artifacts, downloaded under `dest` by its path.
+async fn download_artifacts(client: &Client, run: &str, dest: &Path) -> Result<(), ImportError> {
+    std::fs::create_dir_all(dest)
+        .map_err(ImportError::io(format!("creating {}", dest.display())))?;
+    let mut folders = vec![String::new()];
+    while let Some(folder) = folders.pop() {
+        let mut query = vec![("run_id", run.to_owned())];
+        if !folder.is_empty() {
+            query.push(("path", folder.clone()));
+        }
+        let files = client
+            .all_pages("artifacts/list", "files", Request::Get(query))
+            .await?;
+        for file in files {
+            let Some(path) = text(&file, "path") else {
+                continue;
+            };
+            // The server names the paths: each must stay inside `dest`.
+            let safe = !path.is_empty()
+                && std::path::Path::new(&path)
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !safe {
+                return Err(ImportError::Source(format!(
+                    "{}: run {run} lists an artifact path {path:?} outside its artifacts",
+                    client.shown
+                )));
+            }
+            if file.get("is_dir").and_then(Value::as_bool).unwrap_or(false) {
+                folders.push(path);
+            } else {
+                client.download(run, &path, &dest.join(&path)).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Client {
+    /// One artifact file of a run, written to `target` as it arrives.
+    async fn download(&self, run: &str, path: &str, target: &Path) -> Result<(), ImportError> {
+        use std::io::Write;
+        let shown = format!("{}/get-artifact ({path} of run {run})", self.shown);
+        let mut url = url::Url::parse(&format!("{}/get-artifact", self.base))
+            .map_err(|e| ImportError::Source(format!("{}: not a URL: {e}", self.shown)))?;
+        url.query_pairs_mut()
+            .append_pair("run_id", run)
+            .append_pair("path", path);
+        let mut response = self
+            .authenticated(self.http.get(url))
+            .send()
+            .await
+            .map_err(|e| ImportError::Source(format!("{shown}: {}", without_url(&e))))?;
+        if !response.status().is_success() {
+            return Err(ImportError::Source(format!(
+                "{shown}: the server answered {}",
+                response.status()
+            )));
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(ImportError::io(format!("creating {}", parent.display())))?;
+        }
+        let mut file = std::fs::File::create(target)
+            .map_err(ImportError::io(format!("creating {}", target.display())))?;
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| ImportError::Source(format!("{shown}: {}", without_url(&e))))?
+        {
+            file.write_all(&chunk)
+                .map_err(ImportError::io(format!("writing {}", target.display())))?;
+        }
+        Ok(())
+    }
 }
 
 fn text(value: &Value, key: &str) -> Option<String> {

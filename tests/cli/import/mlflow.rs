@@ -405,6 +405,17 @@ impl Drop for Server {
     }
 }
 
+/// A run's artifacts as content: path, digest, size, kind (the URIs name
+/// each registry's own store).
+fn contents(run: &Value) -> Vec<Value> {
+    run["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| json!([a["path"], a["digest"], a["size"], a["kind"]]))
+        .collect()
+}
+
 #[test]
 fn tracking_server_gives_what_its_store_holds() {
     let env = TestEnv::with_registry();
@@ -415,20 +426,38 @@ fn tracking_server_gives_what_its_store_holds() {
     let made = make_mlflow(&env, &work, &uri, false);
     let server = Server::start(&env, &work, &uri);
     // The REST API answers once the app is loaded, a little after the port opens.
-    let mut out = env.run(&["import", "mlflow", &server.url, "--no-copy"]);
-    for _ in 0..40 {
-        if out.code == 0 {
-            break;
-        }
+    let ready = || {
+        env.run(&["import", "mlflow", &server.url, "--no-copy", "--dry-run"])
+            .code
+            == 0
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server's API never answered"
+        );
         std::thread::sleep(std::time::Duration::from_millis(500));
-        out = env.run(&["import", "mlflow", &server.url, "--no-copy"]);
     }
+    // Artifacts are downloaded from the server and stored by content.
+    let store = env.root.join("store");
+    let out = regent_with(
+        &env,
+        &[("REGENT_ARTIFACT_ROOT", store.as_path())],
+        &["import", "mlflow", &server.url],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
 
     // The same store read directly, into another registry: the same runs,
-    // versions and events (artifacts aside: a server's are on the server).
+    // artifacts (by content), versions and events.
     let direct = TestEnv::with_registry();
-    direct.run_ok(&["import", "mlflow", &uri, "--no-copy"]);
+    let direct_store = direct.root.join("store");
+    let out = regent_with(
+        &direct,
+        &[("REGENT_ARTIFACT_ROOT", direct_store.as_path())],
+        &["import", "mlflow", &uri],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(imported_events(&env, &[]), imported_events(&direct, &[]));
     let ids: Vec<&str> = made["runs"]
         .as_array()
@@ -442,18 +471,36 @@ fn tracking_server_gives_what_its_store_holds() {
     ] {
         let mut a = env.json(&["run", "show", &run]);
         let mut b = direct.json(&["run", "show", &run]);
+        assert_eq!(contents(&a), contents(&b), "{run}");
+        if run == "churn-exp/bold-fox" {
+            assert_eq!(contents(&a).len(), 2, "model/ and notes.txt, downloaded");
+        }
         a.as_object_mut().unwrap().remove("artifacts");
         b.as_object_mut().unwrap().remove("artifacts");
         assert_eq!(a, b, "{run}");
     }
     let from_server = env.json(&["show", "churn"]);
+    let read_directly = direct.json(&["show", "churn"]);
     assert_eq!(
         from_server["stages"],
         json!({"staging": 1, "production": 2})
     );
     assert_eq!(from_server["aliases"], json!({"champion": 2}));
-    let v1 = &from_server["versions"][0];
-    assert_eq!(v1["run"], "churn-exp/bold-fox");
+    for (a, b) in from_server["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(read_directly["versions"].as_array().unwrap())
+    {
+        assert_eq!(a["artifact"]["digest"], b["artifact"]["digest"], "{a}");
+        assert_eq!(a["run"], b["run"]);
+    }
+    assert!(from_server["versions"][0]["artifact"]["digest"].is_string());
+
+    // With --no-copy, the server's artifact URIs, unverified.
+    let uris = TestEnv::with_registry();
+    uris.run_ok(&["import", "mlflow", &server.url, "--no-copy"]);
+    let v1 = uris.json(&["show", "churn/v1"]);
     assert_eq!(v1["artifact"]["verified"], false);
     let artifact = v1["artifact"]["uri"].as_str().unwrap();
     assert!(
