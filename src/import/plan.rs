@@ -520,8 +520,9 @@ fn version_record(
         let found = runs.links.get(&run_id(cx.source, run)).cloned();
         if found.is_none() {
             out.skipped.push(format!(
-                "the run link of model {model} version {}: its run {run} is not in the source \
-                 (deleted?) nor in the registry; the version is imported without it",
+                "the run link of model {model} version {}: its run {run} is not imported \
+                 (gone from the source, or left out as said above); the version is imported \
+                 without it",
                 version.key,
             ));
         }

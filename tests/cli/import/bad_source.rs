@@ -86,7 +86,8 @@ fn a_version_whose_run_is_gone_is_imported_without_its_run_and_said_so() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains(&format!(
-            "not imported: the run link of model churn version 3: its run {gone} is not in the source"
+            "not imported: the run link of model churn version 3: its run {gone} is not imported \
+             (gone from the source"
         )),
         "{}",
         out.stderr

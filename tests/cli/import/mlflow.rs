@@ -564,3 +564,23 @@ c.set_terminated(run)
         "{part}"
     );
 }
+
+#[test]
+fn push_sends_every_import_commit_to_the_upstream() {
+    let env = TestEnv::with_registry();
+    let origin = env.add_origin();
+    let work = env.root.join("mlflow");
+    std::fs::create_dir_all(&work).unwrap();
+    let mlruns = work.join("mlruns");
+    make_mlflow(&env, &work, mlruns.to_str().unwrap(), false);
+    env.run_ok(&[
+        "import",
+        "mlflow",
+        mlruns.to_str().unwrap(),
+        "--no-copy",
+        "--push",
+    ]);
+    let pushed = env.git_in(&origin, &["rev-parse", "main"]);
+    assert_eq!(pushed.trim(), env.head());
+    assert_eq!(event_trailers(&env), ["import", "import", "init"]);
+}
