@@ -238,18 +238,14 @@ fn finish(
         )?;
     }
     let (key, name, summary) = match &commit.subject {
-        Subject::Experiment(e) => (
-            "Regent-Experiment",
-            e,
-            format!("{} runs", commit.runs.len()),
-        ),
+        Subject::Experiment(e) => ("Regent-Experiment", e, count(commit.runs.len(), "run")),
         Subject::Model(m) => (
             "Regent-Model",
             m,
             format!(
-                "{} versions, {} events",
-                commit.versions.len(),
-                commit.events.len()
+                "{}, {}",
+                count(commit.versions.len(), "version"),
+                count(commit.events.len(), "event")
             ),
         ),
     };
@@ -277,6 +273,11 @@ fn finish(
         message = message.trailer(imported::TRAILER, event.to_trailer());
     }
     Ok((changes, message))
+}
+
+/// `1 run`, `2 runs`.
+fn count(n: usize, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 fn yaml<T: serde::Serialize>(schema: &str, value: &T) -> CliResult<String> {
@@ -383,12 +384,12 @@ fn report(
                     .unwrap_or_default();
                 let line = match &c.subject {
                     Subject::Experiment(e) => {
-                        format!("experiment {e}: {} new runs{commit}", c.runs.len())
+                        format!("experiment {e}: {}{commit}", count(c.runs.len(), "new run"))
                     }
                     Subject::Model(m) => format!(
-                        "model {m}: {} new versions, {} events{commit}",
-                        c.versions.len(),
-                        c.events.len()
+                        "model {m}: {}, {}{commit}",
+                        count(c.versions.len(), "new version"),
+                        count(c.events.len(), "event")
                     ),
                 };
                 writeln!(out, "{line}")?;
@@ -401,10 +402,10 @@ fn report(
                 )
             } else {
                 format!(
-                    "{verb} from {} {} in {} commit(s); {} already imported, {} not imported",
+                    "{verb} from {} {} in {}; {} already imported, {} not imported",
                     source.kind,
                     source.location,
-                    plan.commits.len(),
+                    count(plan.commits.len(), "commit"),
                     plan.already,
                     plan.skipped.len()
                 )

@@ -284,12 +284,12 @@ fn file_store_runs_and_models_arrive_field_by_field_and_a_second_import_adds_onl
     let out = regent_with(&env, &vars, &["import", "mlflow", source]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stdout.contains("experiment churn-exp: 1 new runs"),
+        out.stdout.contains("experiment churn-exp: 1 new run"),
         "{}",
         out.stdout
     );
     assert!(
-        out.stdout.contains("model churn: 1 new versions, 2 events"),
+        out.stdout.contains("model churn: 1 new version, 2 events"),
         "{}",
         out.stdout
     );
