@@ -113,18 +113,24 @@ pub fn history_events(message: &str, derived: Vec<Event>) -> Vec<Event> {
     claims.into_iter().chain(unexplained).collect()
 }
 
-/// A listed event is shown only where the commit changed its subject: a run
-/// the diff adds, or a model whose files the diff touches. A trailer alone
-/// (a hand-written commit) cannot put events into a model's history.
+/// A listed event is shown only where the commit's diff bears it out: the
+/// diff makes the same change (a run added, a version registered, a stage
+/// moved), or the event is the past of a version this very commit
+/// registers (its stages before the last, say). So a trailer alone (a
+/// hand-written commit) cannot give a version that was already there a
+/// history it never had.
 fn borne_out(claim: &Event, derived: &[Event]) -> bool {
+    let registered_here = |version: Option<u64>| {
+        derived.iter().any(|d| {
+            d.event == EventKind::Register && d.model == claim.model && d.version == version
+        })
+    };
     match claim.event {
         EventKind::Run => derived.iter().any(|d| {
             d.event == EventKind::Run && d.experiment == claim.experiment && d.run == claim.run
         }),
-        EventKind::Register => derived.iter().any(|d| {
-            d.event == EventKind::Register && d.model == claim.model && d.version == claim.version
-        }),
-        _ => derived.iter().any(|d| d.model == claim.model),
+        EventKind::Register => registered_here(claim.version),
+        _ => registered_here(claim.version) || derived.iter().any(|d| events::explains(claim, d)),
     }
 }
 
@@ -225,6 +231,34 @@ mod tests {
         assert_eq!(events[1].actor.as_deref(), Some("alice"));
         assert_eq!(events[1].time.as_deref(), Some("2024-01-02T03:04:05Z"));
         assert_eq!(events[3].via, Via::Manual, "not explained, left as it was");
+    }
+
+    #[test]
+    fn the_past_of_a_version_already_there_needs_the_diff() {
+        let mut promote = imported(EventKind::Promote, "churn#prod#7");
+        promote.stage = Some("prod".into());
+        let message = crate::workspace::CommitMessage::new("import churn from gto")
+            .trailer("Regent-Event", EVENT)
+            .trailer("Regent-Model", "churn")
+            .trailer(TRAILER, promote.to_trailer())
+            .render();
+        // v1 was registered before this commit, which only tags the model.
+        let events = history_events(&message, vec![Event::new(EventKind::Tag).model("churn")]);
+        let described: Vec<String> = events.iter().map(Event::describe).collect();
+        assert_eq!(
+            described,
+            ["tag churn"],
+            "the claimed promotion is not shown"
+        );
+        // When the diff moves the stage, the claim explains it.
+        let moved = Event::new(EventKind::Promote)
+            .model("churn")
+            .version(1)
+            .stage("prod");
+        let events = history_events(&message, vec![moved]);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].via, Via::Import);
+        assert_eq!(events[0].actor.as_deref(), Some("alice"));
     }
 
     #[test]
