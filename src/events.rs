@@ -93,6 +93,9 @@ impl EventKind {
 pub enum Via {
     Regent,
     Manual,
+    /// Brought in by `regent import` from another registry (crate::imported),
+    /// with the time and actor it had there.
+    Import,
 }
 
 /// One event, as `history --json` prints it (absent fields are null).

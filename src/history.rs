@@ -328,8 +328,12 @@ pub fn commit_events(
             })
             .collect();
     }
+    // An import commit lists its events in trailers of their own.
+    let import = parents.len() == 1 && crate::imported::is_import(message);
     let claims: Vec<Event> = if parents.len() > 1 {
         merged_claims(repo, commit)?
+    } else if import {
+        Vec::new()
     } else {
         trailer.clone().into_iter().collect()
     };
@@ -365,11 +369,15 @@ pub fn commit_events(
     {
         out.push(t.clone());
     }
+    if import {
+        out = crate::imported::history_events(message, out);
+    }
     let time = crate::time::format(commit_time(commit));
     let pr = pull_request_number(commit.summary().ok().flatten().unwrap_or_default());
     for event in &mut out {
         event.commit = Some(commit.id().to_string());
-        event.time = Some(time.clone());
+        // Imported events keep their original time.
+        event.time.get_or_insert_with(|| time.clone());
         event.pr = pr;
     }
     Ok(out)

@@ -30,6 +30,8 @@ pub mod git;
 pub mod github;
 pub mod history;
 pub mod history_cache;
+pub mod import;
+pub mod imported;
 pub mod lifecycle;
 pub mod load;
 pub mod lock;

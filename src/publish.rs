@@ -12,7 +12,7 @@
 //! would have. An event the policy refuses (a hand edit or an admin push
 //! that moved a stage past the gate) gets no tag and is reported.
 
-use crate::events::{self, Event, EventKind};
+use crate::events::{self, Event, EventKind, Via};
 use crate::gate::{self, Change, PullLookup, Verdict};
 use crate::git::{Context as _, GitError, Repo};
 use crate::history::{self, Filter};
@@ -164,6 +164,11 @@ pub fn publish(
         let Some(commit) = event.commit.clone() else {
             continue;
         };
+        // Imported history (`regent import`) happened elsewhere: nothing
+        // of this branch to judge, tag or deploy.
+        if event.via == Via::Import {
+            continue;
+        }
         let position = match &reported {
             Some(commits) => commits.get(&commit).copied(),
             None => Some(out.events.len()),
@@ -218,6 +223,7 @@ fn tag_for(
     assignments: &mut BTreeMap<(String, String), u64>,
 ) -> Option<String> {
     match event.event {
+        EventKind::Register if event.via == Via::Import => None,
         EventKind::Register => Some(expand(register_format, event, None)),
         EventKind::Promote | EventKind::Rollback => {
             let key = (
@@ -226,7 +232,9 @@ fn tag_for(
             );
             let n = assignments.entry(key).or_default();
             *n += 1;
-            Some(expand(assign_format, event, Some(*n)))
+            // Imported events count (as they do for `promote`'s next
+            // number) but get no tag: their tags, if any, are the source's.
+            (event.via != Via::Import).then(|| expand(assign_format, event, Some(*n)))
         }
         _ => None,
     }

@@ -454,6 +454,11 @@ pub(crate) fn for_run_named(
         .collect())
 }
 
+/// Whether an artifact store is configured (REGENT_ARTIFACT_ROOT or regent.yaml).
+pub(crate) fn has_store(ctx: &Ctx, repo: &Repo) -> CliResult<bool> {
+    Ok(store_root(ctx, repo)?.is_some())
+}
+
 /// Stores one file by content (a metric's full series), when a store is
 /// configured; None when none is.
 pub(crate) fn store_file(

@@ -177,6 +177,7 @@ fn print_events(ctx: &Ctx, events: &[Event]) -> CliResult {
                 match e.via {
                     crate::events::Via::Regent => "regent".to_owned(),
                     crate::events::Via::Manual => ctx.style.yellow("manual"),
+                    crate::events::Via::Import => "import".to_owned(),
                 },
                 e.commit
                     .as_deref()

@@ -9,6 +9,7 @@ mod doctor;
 mod error;
 mod github;
 mod history;
+mod import;
 mod init;
 mod lifecycle;
 mod publish;
@@ -151,6 +152,9 @@ pub enum Command {
     Publish(publish::PublishArgs),
     /// Print the JSON Schema of a registry file (regent, model, version, run).
     Schema(schema::SchemaArgs),
+    /// Bring in another registry's history: MLflow's stores, GTO's tags.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// Find (and with --fix remove) leftovers that block the next event: tags
     /// on commits no branch contains.
     Doctor(doctor::DoctorArgs),
@@ -409,6 +413,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Import(command) => import::run(&ctx, command),
         Command::Completions(args) => complete::print_registration(args),
     }
 }

@@ -421,6 +421,54 @@ pub fn apply<T, E: From<GitError>>(
     .into())
 }
 
+/// Commits several changes as a chain of commits on the current branch,
+/// made visible at once: the branch moves a single time, from its head to
+/// the last of them, so a failure before that leaves nothing (`regent
+/// import`: one commit per experiment and per model, all or none). No tags,
+/// no push. Returns the commits, oldest first.
+pub fn apply_chain(
+    repo: &Repo,
+    who: &Authorship,
+    _lock: &CheckoutLock,
+    commits: &[(Vec<Change>, CommitMessage)],
+) -> Result<Vec<git2::Oid>, GitError> {
+    let branch = repo.head_branch()?;
+    let head = repo.head_commit()?.ok_or_else(|| {
+        GitError::Diverged("the branch has no commits yet; run `regent init` first".into())
+    })?;
+    let mut ids = Vec::with_capacity(commits.len());
+    let mut parent = head.clone();
+    for (changes, message) in commits {
+        let id = build_commit(repo, Some(&parent), changes, message, who)?;
+        parent = repo
+            .repo
+            .find_commit(id)
+            .context(|| format!("reading commit {id}"))?;
+        ids.push(id);
+    }
+    let Some(&last) = ids.last() else {
+        return Ok(ids);
+    };
+    // Each path is touched by one commit of the chain (an experiment's runs,
+    // a model's files), so the last commit holds every path's final content.
+    let all: Vec<Change> = commits
+        .iter()
+        .flat_map(|(c, _)| c.iter().cloned())
+        .collect();
+    let journal = Journal::write(repo, last, &all, &[], None)?;
+    let subject = commits
+        .last()
+        .map(|(_, m)| m.subject.clone())
+        .unwrap_or_default();
+    if let Err(e) = move_branch(repo, &branch, Some(head.id()), last, &subject) {
+        journal.remove();
+        return Err(e);
+    }
+    sync_work_tree(repo, &all)?;
+    journal.remove();
+    Ok(ids)
+}
+
 /// After a push, with the lock held again: moves the local branch to the
 /// pushed `commit` (built on `base`) and brings the files and index along.
 /// Other writers in this checkout may have moved the branch meanwhile: past

@@ -19,6 +19,7 @@ mod github_runs;
 mod help;
 mod hostile;
 mod identity;
+mod import;
 mod init;
 mod integrity;
 mod lifecycle;

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 ///
 /// With no store configured the history is bounded all the same, and a
 /// warning says the full series was not kept.
-pub(super) fn add_history(
+pub(crate) fn add_history(
     ctx: &Ctx,
     repo: &Repo,
     record: &mut RunFile,

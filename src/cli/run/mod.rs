@@ -13,6 +13,8 @@ mod propose;
 mod show;
 mod track;
 
+pub(crate) use bound::add_history;
+
 use super::{CliError, CliResult, CommitArgs, Ctx};
 use crate::names::{self, NameKind};
 use crate::registry::{Layout, RunFile, RunStatus};
