@@ -160,13 +160,31 @@ pub fn publish(
         access,
         verdicts: HashMap::new(),
     };
+    let mut judged_imports: BTreeSet<String> = BTreeSet::new();
     for (event, tag) in tagged {
         let Some(commit) = event.commit.clone() else {
             continue;
         };
-        // Imported history (`regent import`) happened elsewhere: nothing
-        // of this branch to judge, tag or deploy.
+        // Imported history (`regent import`) happened elsewhere and gets no
+        // tag; what the import commit did to this branch (its net change: a
+        // version now in a stage) is judged like any other change, once.
         if event.via == Via::Import {
+            if judged_imports.insert(commit.clone()) {
+                for verdict in judges.commit_verdicts(&commit)? {
+                    if verdict.allowed {
+                        continue;
+                    }
+                    out.refused.push(Published {
+                        uri: artifact_uri(repo, &commit, &verdict.event),
+                        event: verdict.event.clone(),
+                        tag: None,
+                        created: false,
+                        allowed: false,
+                        reasons: verdict.reasons.clone(),
+                        position: usize::MAX,
+                    });
+                }
+            }
             continue;
         }
         let position = match &reported {
@@ -458,11 +476,8 @@ impl Judges<'_, '_> {
     /// The verdict on `event`, judged as the gate would have judged the
     /// change its commit made to the branch.
     fn verdict(&mut self, commit: &str, event: &Event) -> Result<Verdict, PublishError> {
-        if !self.verdicts.contains_key(commit) {
-            let verdicts = self.judge_commit(commit)?;
-            self.verdicts.insert(commit.to_owned(), verdicts);
-        }
-        let found = self.verdicts[commit]
+        let found = self
+            .commit_verdicts(commit)?
             .iter()
             .find(|v| events::same_move(&v.event, event))
             .cloned();
@@ -474,6 +489,15 @@ impl Judges<'_, '_> {
                 vec!["regent could not judge this event again; it is not tagged".into()],
             )
         }))
+    }
+
+    /// The verdicts on every event of the change `commit` made, judged once.
+    fn commit_verdicts(&mut self, commit: &str) -> Result<&[Verdict], PublishError> {
+        if !self.verdicts.contains_key(commit) {
+            let verdicts = self.judge_commit(commit)?;
+            self.verdicts.insert(commit.to_owned(), verdicts);
+        }
+        Ok(&self.verdicts[commit])
     }
 
     fn judge_commit(&self, commit: &str) -> Result<Vec<Verdict>, PublishError> {

@@ -177,6 +177,11 @@ impl<'r> Proposal<'r> {
         })
     }
 
+    /// The base branch's head, as fetched when the proposal was made.
+    pub fn base_commit_id(&self) -> git2::Oid {
+        self.base_commit.id()
+    }
+
     /// Builds the event's commit with `build` on the commit `branch` says,
     /// and pushes it. `build` may be called again when a shared branch moved.
     pub fn push<T>(

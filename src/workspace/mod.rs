@@ -436,16 +436,7 @@ pub fn apply_chain(
     let head = repo.head_commit()?.ok_or_else(|| {
         GitError::Diverged("the branch has no commits yet; run `regent init` first".into())
     })?;
-    let mut ids = Vec::with_capacity(commits.len());
-    let mut parent = head.clone();
-    for (changes, message) in commits {
-        let id = build_commit(repo, Some(&parent), changes, message, who)?;
-        parent = repo
-            .repo
-            .find_commit(id)
-            .context(|| format!("reading commit {id}"))?;
-        ids.push(id);
-    }
+    let ids = build_chain(repo, who, &head, commits)?;
     let Some(&last) = ids.last() else {
         return Ok(ids);
     };
@@ -466,6 +457,27 @@ pub fn apply_chain(
     }
     sync_work_tree(repo, &all)?;
     journal.remove();
+    Ok(ids)
+}
+
+/// Builds `commits` as a chain on `parent` (objects only: no ref moves).
+/// Returns the commits, oldest first.
+pub fn build_chain(
+    repo: &Repo,
+    who: &Authorship,
+    parent: &git2::Commit<'_>,
+    commits: &[(Vec<Change>, CommitMessage)],
+) -> Result<Vec<git2::Oid>, GitError> {
+    let mut ids = Vec::with_capacity(commits.len());
+    let mut parent = parent.clone();
+    for (changes, message) in commits {
+        let id = build_commit(repo, Some(&parent), changes, message, who)?;
+        parent = repo
+            .repo
+            .find_commit(id)
+            .context(|| format!("reading commit {id}"))?;
+        ids.push(id);
+    }
     Ok(ids)
 }
 

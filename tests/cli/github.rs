@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{any, body_partial_json, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-const TOKEN: &str = "ghs_TESTTOKEN0123456789abcdefSECRET";
+pub(crate) const TOKEN: &str = "ghs_TESTTOKEN0123456789abcdefSECRET";
 
 /// A registry pushed to a bare `origin`, a policy with a team, and one version.
 pub(crate) fn setup() -> TestEnv {

@@ -7,6 +7,7 @@
 mod bad_source;
 mod gto;
 mod mlflow;
+mod policy;
 
 use crate::common::{Outcome, TestEnv, python};
 use std::path::{Path, PathBuf};

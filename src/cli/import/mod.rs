@@ -4,6 +4,9 @@
 //! at once (or none), each event keeping its original time and actor
 //! (crate::import, crate::imported).
 
+mod judge;
+mod propose;
+
 use super::{CliError, CliResult, Ctx};
 use crate::import::plan::{self, CommitPlan, Plan, PlanError};
 use crate::import::{ArtifactSource, ImportError, Source};
@@ -25,7 +28,9 @@ pub enum ImportCommand {
     )]
     Mlflow(MlflowArgs),
     /// Import GTO's registry (its annotated Git tags) as models and versions.
-    #[command(after_long_help = "Examples:\n  regent import gto\n  regent import gto ../model-repo")]
+    #[command(
+        after_long_help = "Examples:\n  regent import gto\n  regent import gto ../model-repo"
+    )]
     Gto(GtoArgs),
 }
 
@@ -57,6 +62,18 @@ pub struct ImportOptions {
     /// Push the import's commits to the branch's upstream remote.
     #[arg(long)]
     pub push: bool,
+    #[command(flatten)]
+    pub pull_request: super::pull_request::PullRequestArgs,
+}
+
+/// What a build of the import's commits is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pass {
+    /// The policy's verdict: nothing stored (artifacts by their source
+    /// URIs, runs without their series), so a refusal leaves no upload.
+    Judge,
+    /// The commits made: artifacts copied (unless --no-copy), series kept.
+    Commit,
 }
 
 pub fn run(ctx: &Ctx, command: ImportCommand) -> CliResult {
@@ -103,13 +120,7 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
         .filter(|s| s.exists(Layout::CONFIG))
         .ok_or_else(|| CliError::error("HEAD has no registry; run `regent init` first"))?;
     let before = imported::imported_so_far(&repo, Some(head.id()))?;
-    let plan = plan::plan(&source, &snapshot, &before).map_err(|e| match e {
-        PlanError::Refused(message) => {
-            CliError::no(format!("import refused: {message}")).hint("nothing was imported")
-        }
-        PlanError::Files(d) => CliError::bad_files("the registry's files are invalid", d),
-        PlanError::Git(e) => e.into(),
-    })?;
+    let plan = plan::plan(&source, &snapshot, &before).map_err(plan_error)?;
     refuse_uncommitted(&repo, &plan)?;
     for skipped in &plan.skipped {
         ctx.warn(format!("not imported: {skipped}"));
@@ -124,6 +135,26 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
     if plan.commits.is_empty() || options.dry_run {
         return report(ctx, &source, &plan, &[], options.dry_run);
     }
+    if options.pull_request.pr {
+        drop(lock);
+        return propose::propose(ctx, &repo, &source, options, &actor, &authorship);
+    }
+    // Judged before anything is stored or committed.
+    let mut preview = Vec::with_capacity(plan.commits.len());
+    for commit in &plan.commits {
+        preview.push(finish(
+            ctx,
+            &repo,
+            commit,
+            &source,
+            &actor,
+            options,
+            Pass::Judge,
+        )?);
+    }
+    if let Some(verdict) = judge::verdict(&repo, &authorship, &head, &preview)? {
+        judge::refuse_unless_allowed(&verdict)?;
+    }
     if !options.no_copy && needs_store(&plan) && !super::artifact::has_store(ctx, &repo)? {
         return Err(CliError::error(
             "the import copies artifacts into the artifact store, but none is configured",
@@ -136,7 +167,15 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
     }
     let mut commits = Vec::with_capacity(plan.commits.len());
     for commit in &plan.commits {
-        commits.push(finish(ctx, &repo, commit, &source, &actor, options)?);
+        commits.push(finish(
+            ctx,
+            &repo,
+            commit,
+            &source,
+            &actor,
+            options,
+            Pass::Commit,
+        )?);
     }
     let ids = workspace::apply_chain(&repo, &authorship, &lock, &commits)?;
     drop(lock);
@@ -144,6 +183,16 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
         super::push(ctx, &repo, target, *last)?;
     }
     report(ctx, &source, &plan, &ids, false)
+}
+
+fn plan_error(e: PlanError) -> CliError {
+    match e {
+        PlanError::Refused(message) => {
+            CliError::no(format!("import refused: {message}")).hint("nothing was imported")
+        }
+        PlanError::Files(d) => CliError::bad_files("the registry's files are invalid", d),
+        PlanError::Git(e) => e.into(),
+    }
 }
 
 /// The import writes each experiment's and model's folder: they must have
@@ -187,7 +236,16 @@ fn finish(
     source: &Source,
     actor: &str,
     options: &ImportOptions,
+    pass: Pass,
 ) -> CliResult<(Vec<Change>, CommitMessage)> {
+    let judging = ImportOptions {
+        no_copy: true,
+        ..options.clone()
+    };
+    let options = match pass {
+        Pass::Judge => &judging,
+        Pass::Commit => options,
+    };
     let mut changes = Vec::new();
     let mut write = |path: String, schema: &str, yaml: String| -> CliResult {
         crate::load::load::<serde_json::Value>(schema, &repo.repo_path(&path), yaml.as_bytes())
@@ -209,8 +267,10 @@ fn finish(
                     .map_err(|e| e.detail(format!("in run {id}")))?,
             );
         }
-        super::run::add_history(ctx, repo, &mut record, &run.history, &Default::default())
-            .map_err(|e| e.detail(format!("in run {id}")))?;
+        if pass == Pass::Commit {
+            super::run::add_history(ctx, repo, &mut record, &run.history, &Default::default())
+                .map_err(|e| e.detail(format!("in run {id}")))?;
+        }
         write(
             Layout::run(&record.experiment, &record.name),
             "run",
