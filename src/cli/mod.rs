@@ -16,6 +16,7 @@ mod resolve;
 mod run;
 mod schema;
 mod show;
+mod ui;
 mod validate;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
@@ -159,6 +160,8 @@ pub enum Command {
     /// Find (and with --fix remove) leftovers that block the next event: tags
     /// on commits no branch contains.
     Doctor(doctor::DoctorArgs),
+    /// The read-only web UI: serve it on loopback, or `ui build` a static site.
+    Ui(ui::UiArgs),
     /// Print a shell completion script.
     Completions {
         /// The shell to complete for.
@@ -410,6 +413,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Ui(args) => ui::run(&ctx, args),
         Command::Completions { shell } => {
             // clap_complete panics when its writer fails: generate into memory,
             // so that a closed pipe (`regent completions zsh | head`) is the

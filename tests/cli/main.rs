@@ -30,4 +30,6 @@ mod series;
 mod show;
 mod torture;
 mod track;
+mod ui;
 mod validate;
+mod where_cases;
