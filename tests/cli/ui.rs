@@ -147,6 +147,15 @@ fn serves_on_loopback_with_a_strict_policy_and_only_known_paths() {
         assert_eq!(status, 404, "{path}: {body}");
     }
 
+    let (status, head, body) =
+        served.request_as("HEAD", "/data/registry.js", &served.address.clone());
+    assert_eq!(status, 200);
+    assert!(
+        head.to_lowercase().contains("content-security-policy"),
+        "{head}"
+    );
+    assert_eq!(body, "", "HEAD has no body");
+
     let (status, head, _) = served.request_as("POST", "/", &served.address.clone());
     assert_eq!(status, 405);
     assert!(head.to_lowercase().contains("allow: get, head"), "{head}");
@@ -226,6 +235,11 @@ fn builds_a_static_site_and_replaces_only_its_own_builds() {
         "{index}"
     );
     assert!(!index.contains("<script>"), "{index}");
+    // Static hosts send no headers: the page carries its policy itself.
+    assert!(
+        index.contains(r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self'"#),
+        "{index}"
+    );
 
     // A rebuild at an older revision replaces the previous build.
     env.run_ok(&[

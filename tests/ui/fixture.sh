@@ -21,7 +21,7 @@ tick() {
   day=$((day + 1))
   local when
   when="$(date -u -d "2026-11-01 + $day days" +%Y-%m-%dT10:00:00Z)"
-  export GIT_AUTHOR_DATE="$when" GIT_COMMITTER_DATE="$when"
+  export GIT_AUTHOR_DATE="$when" GIT_COMMITTER_DATE="$when" REGENT_NOW="$when"
 }
 r() { tick; "$REGENT" -q "$@"; }
 

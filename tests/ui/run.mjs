@@ -93,6 +93,9 @@ const texts = (t, selector) => t.page.$$eval(selector, (els) => els.map((e) => e
 async function noInjection(t) {
   const injected = await t.page.$$eval("main img, main svg, main iframe, main script, main object", (els) => els.length);
   assert.equal(injected, 0, "no element was made from data");
+  const text = await t.page.textContent("main");
+  // The fixture holds none of these words: here they would be a JavaScript value shown as text.
+  assert.doesNotMatch(text, /null|undefined|NaN|\[object /, "no JavaScript value shown as text");
 }
 
 async function shot(t, mode, name) {
@@ -110,6 +113,7 @@ async function pages(t, mode) {
     await visit(t, "#/");
     assert.deepEqual(await texts(t, "#experiments tbody tr"), ["churn3", "sweep1200"]);
     assert.match(await t.page.textContent("#rev"), /^HEAD · [0-9a-f]{12}/);
+    await noInjection(t);
   });
 
   await check(`${mode}: runs table, sort, columns`, async () => {
@@ -120,11 +124,13 @@ async function pages(t, mode) {
     const col = headers.indexOf("metrics.accuracy") + 1;
     assert.deepEqual(await texts(t, `#runs tbody tr td:nth-child(${col})`), ["0.88", "0.94", "0.9"]);
     assert.equal(await t.page.textContent("#runs tbody tr:nth-child(2) td:nth-child(5)"), "1h 5m", "duration");
+    await noInjection(t);
     await shot(t, mode, "runs");
     // Sort by accuracy (descending, then ascending) through the header links.
     await t.page.click("#runs thead th >> text=metrics.accuracy");
     await t.page.waitForFunction(() => /sort=metrics.accuracy/.test(document.body.dataset.ready || ""));
     assert.deepEqual(await texts(t, "#runs tbody tr td:nth-child(2)"), ["tuned", "baseline", "wide"]);
+    assert.match(await t.page.textContent("section.commands"), /regent run list churn --sort metrics.accuracy(?! --asc)/);
     // Choose columns: only the loss metric.
     await visit(t, "#/experiment/churn?cols=metrics.loss");
     const only = await texts(t, "#runs thead th");
@@ -236,6 +242,11 @@ async function pages(t, mode) {
     await visit(t, "#/audit?since=2026-11-15&until=2026-11-16T23:00:00Z&model=churn");
     assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["rollback", "promote"]);
     await visit(t, "#/audit");
+    const total = Number((await t.page.textContent("#event-count")).split(" ")[0]);
+    assert.ok(total > 1200, "every run and model event");
+    assert.equal((await texts(t, "#events tbody tr")).length, 100, "a page of events");
+    assert.equal(await t.page.textContent("#events-page"), `page 1 of ${Math.ceil(total / 100)}`);
+    assert.deepEqual((await texts(t, "#events tbody tr td:nth-child(2)")).slice(0, 2), ["describe", "describe"], "newest first");
     await t.page.selectOption("#at-stage", "production");
     await t.page.fill("#at-time", "2026-11-15 12:00");
     await t.page.click("section.at button");
@@ -258,6 +269,7 @@ async function pages(t, mode) {
     assert.match(production, /A rollback needs no approval/);
     assert.match(await t.page.textContent("#policy-aliases"), /@champion: needs 1 approval from alice, @acme\/ml-leads/);
     assert.match(await t.page.textContent("#policy-owners"), /policy owners: alice/);
+    await noInjection(t);
     await shot(t, mode, "policy");
   });
 

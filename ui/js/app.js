@@ -60,6 +60,7 @@
     }
     if (token !== rendering) return;
     main.replaceChildren(next);
+    window.scrollTo(0, 0);
     document.body.dataset.ready = location.hash || "#/";
   }
 

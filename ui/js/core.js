@@ -63,7 +63,7 @@
     return el;
   }
 
-  function append(el, children) {
+  function append(el, ...children) {
     for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       el.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));

@@ -3,9 +3,10 @@
 "use strict";
 
 (function () {
-  const { h, number, time, commandBox, badge, table, facts, link, routeLink, shortCommit } = regent;
+  const { h, append, number, time, commandBox, badge, table, facts, link, routeLink, shortCommit } = regent;
 
   const ASSIGN = new Set(["promote", "rollback"]);
+  const AUDIT_PAGE = 100;
 
   // Which version held each stage when: [{stage, version|null, from, to,
   // event, via, actor, commit}], from the model's events (oldest first).
@@ -35,7 +36,7 @@
 
   async function models(main) {
     const registry = await regent.load("registry");
-    main.append(
+    append(main, 
       h("h1", null, "Models"),
       registry.models.length === 0
         ? h("p", { class: "empty" }, "No models registered yet.")
@@ -58,7 +59,7 @@
   async function model(main, [name]) {
     const [registry, data] = await Promise.all([regent.load("registry"), regent.load("model/" + name)]);
     const m = data.model;
-    main.append(
+    append(main, 
       h("p", { class: "crumbs" }, link("#/models", "Models"), " / "),
       h("h1", null, "Model ", h("span", { class: "name" }, m.name)),
       m.description ? h("p", { class: "description", id: "description" }, m.description) : null,
@@ -72,7 +73,7 @@
 
     // Versions, newest first, with their frozen metrics.
     const metricKeys = [...new Set(data.versions.flatMap((v) => Object.keys(v.metrics || {})))].sort();
-    main.append(
+    append(main, 
       h("h2", null, "Versions"),
       h(
         "table",
@@ -126,7 +127,7 @@
       }
       timeline.append(h("div", { class: "lane" }, h("span", { class: "stage-name" }, stage), bar));
     }
-    main.append(
+    append(main, 
       h("h2", null, "Stage timeline"),
       h("p", { class: "muted" }, "Which version held each stage when. Hand edits (commits without regent's trailers) are marked manual."),
       timeline,
@@ -159,7 +160,7 @@
     );
     const latest = data.versions.length ? data.versions[data.versions.length - 1].version : "VERSION";
     const firstStage = stages[0] || "STAGE";
-    main.append(commandBox("To change this", [
+    append(main, commandBox("To change this", [
       ["promote a version", ["regent", "promote", m.name, String(latest), "--to", firstStage, "--pr"]],
       ["roll a stage back", ["regent", "rollback", m.name, "--stage", firstStage]],
       ["set an alias", ["regent", "alias", "set", m.name, "champion", String(latest)]],
@@ -203,24 +204,10 @@
       if (Number.isFinite(until) && !(t <= until)) return false;
       return true;
     });
-    main.append(
+    append(main, 
       h("h1", null, "Audit"),
       h("div", { class: "filters" }, select("model", distinct("model")), select("stage", distinct("stage")), select("event", distinct("event")), select("actor", distinct("actor")), select("via", ["regent", "manual"]), timeInput("since"), timeInput("until")),
       badTime.length ? h("p", { class: "error" }, "Not a time: " + badTime.join(", ") + " (use 2026-11-29, 2026-11-29 10:00 or RFC 3339)") : null,
-      h("p", { class: "muted", id: "event-count" }, shown.length + " of " + events.length + " events, newest first"),
-      h(
-        "table",
-        { class: "events", id: "events" },
-        h("thead", null, h("tr", null, ["Time", "Event", "Model", "Version", "Stage", "Alias", "Previous", "Actor", "Via", "PR", "Commit"].map((x) => h("th", null, x)))),
-        h("tbody", null, shown.slice().reverse().map((e) =>
-          h("tr", { class: "event" + (e.via === "manual" ? " manual" : ""), dataset: { event: e.event } }, [
-            time(e.time), e.event,
-            e.model ? link(routeLink(["model", e.model]), e.model) : e.experiment ? e.experiment + (e.run ? "/" + e.run : "") : "",
-            e.version == null ? "" : "v" + e.version, e.stage || "", e.alias || "", e.previous == null ? "" : "v" + e.previous,
-            e.actor || "", e.via === "manual" ? badge("manual", "manual") : "regent", e.pr == null ? "" : "#" + e.pr,
-            h("code", null, shortCommit(e.commit)),
-          ].map((c) => h("td", null, c))))),
-      ),
     );
 
     // What was in a stage at a time: each model's holder then, from the same events.
@@ -257,8 +244,34 @@
         section.append(commandBox("The same from the command line", [...holder.keys()].sort().map((model) => ["", ["regent", "show", model, "--at", atText]])));
       }
     }
-    main.append(section);
-    main.append(commandBox("The same from the command line", [
+    append(main, section);
+    // Newest first, a page at a time: a registry may have many thousands of events.
+    const newest = shown.slice().reverse();
+    const pages = Math.max(1, Math.ceil(newest.length / AUDIT_PAGE));
+    const page = Math.min(pages, Math.max(1, Number(query.get("page")) || 1));
+    const pageLink = (n, text) => link(routeLink(["audit"], Object.assign({}, current, { at_stage: query.get("at_stage"), at: query.get("at"), page: n })), text);
+    append(main, 
+      h("h2", null, "Events"),
+      h("p", { class: "muted", id: "event-count" }, shown.length + " of " + events.length + " events, newest first"),
+      h(
+        "table",
+        { class: "events", id: "events" },
+        h("thead", null, h("tr", null, ["Time", "Event", "Model", "Version", "Stage", "Alias", "Previous", "Actor", "Via", "PR", "Commit"].map((x) => h("th", null, x)))),
+        h("tbody", null, newest.slice((page - 1) * AUDIT_PAGE, page * AUDIT_PAGE).map((e) =>
+          h("tr", { class: "event" + (e.via === "manual" ? " manual" : ""), dataset: { event: e.event } }, [
+            time(e.time), e.event,
+            e.model ? link(routeLink(["model", e.model]), e.model) : e.experiment ? e.experiment + (e.run ? "/" + e.run : "") : "",
+            e.version == null ? "" : "v" + e.version, e.stage || "", e.alias || "", e.previous == null ? "" : "v" + e.previous,
+            e.actor || "", e.via === "manual" ? badge("manual", "manual") : "regent", e.pr == null ? "" : "#" + e.pr,
+            h("code", null, shortCommit(e.commit)),
+          ].map((c) => h("td", null, c))))),
+      ),
+      h("div", { class: "pager" },
+        page > 1 ? pageLink(page - 1, "‹ newer") : null,
+        h("span", { id: "events-page" }, "page " + page + " of " + pages),
+        page < pages ? pageLink(page + 1, "older ›") : null),
+    );
+    append(main, commandBox("The same from the command line", [
       ["this history", ["regent", "history", current.model || null, current.stage ? "--stage" : null, current.stage || null, current.since ? "--since" : null, current.since || null, current.until ? "--until" : null, current.until || null]],
       ["as CSV", ["regent", "history", "--format", "csv"]],
     ]));
@@ -284,7 +297,7 @@
   async function policy(main) {
     const registry = await regent.load("registry");
     const p = registry.policy;
-    main.append(h("h1", null, "Policy"), h("p", { class: "muted" }, "The rules of regent.yaml at this revision, in words. Every version starts in no stage."));
+    append(main, h("h1", null, "Policy"), h("p", { class: "muted" }, "The rules of regent.yaml at this revision, in words. Every version starts in no stage."));
     const list = h("ol", { class: "stages", id: "policy-stages" });
     for (const s of p.stages) {
       const rules = [];
@@ -298,9 +311,9 @@
       rules.push("Only active versions can be promoted to it.");
       list.append(h("li", { class: "stage", dataset: { stage: s.name } }, h("h3", null, s.name), h("ul", null, rules.map((r) => h("li", null, r)))));
     }
-    main.append(h("h2", null, "Stages, in order"), list);
+    append(main, h("h2", null, "Stages, in order"), list);
     const aliases = Object.entries(p.aliases || {});
-    main.append(
+    append(main, 
       h("h2", null, "Aliases"),
       aliases.length === 0
         ? h("p", { id: "policy-aliases" }, "No alias is protected: any alias may be set by anyone.")

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { h, number, time, duration, commandBox, badge, table, facts, link, routeLink, shortCommit } = regent;
+  const { h, append, number, time, duration, commandBox, badge, table, facts, link, routeLink, shortCommit } = regent;
   const PAGE_SIZES = [50, 200, 1000];
 
   // The value of a `--where` field in a table row, as src/cli/run/list.rs's
@@ -74,7 +74,7 @@
 
   async function experiments(main) {
     const registry = await regent.load("registry");
-    main.append(
+    append(main, 
       h("h1", null, "Experiments"),
       registry.experiments.length === 0
         ? h("p", { class: "empty" }, "No experiment runs yet.")
@@ -93,7 +93,7 @@
   async function experiment(main, [name], query) {
     const loaded = await loadRuns(name);
     if (!loaded) {
-      main.append(h("h1", null, "No experiment " + name));
+      append(main, h("h1", null, "No experiment " + name));
       return;
     }
     const { runs } = loaded;
@@ -113,7 +113,7 @@
       location.hash = routeLink(["experiment", name], Object.assign({}, state, { page: "" }, change));
     };
 
-    main.append(h("h1", null, "Experiment ", h("span", { class: "name" }, name)));
+    append(main, h("h1", null, "Experiment ", h("span", { class: "name" }, name)));
 
     // The filter, parsed and run as the CLI runs it.
     let filtered = runs;
@@ -137,9 +137,9 @@
       h("button", { type: "submit" }, "Filter"),
       where ? h("button", { type: "button", onclick: () => go({ where: "" }) }, "Clear") : null,
     );
-    main.append(form);
+    append(main, form);
     if (problem) {
-      main.append(h("pre", { class: "error", id: "where-error" }, where + "\n" + " ".repeat(Math.max(0, problem.column - 1)) + "^ " + problem.detail));
+      append(main, h("pre", { class: "error", id: "where-error" }, where + "\n" + " ".repeat(Math.max(0, problem.column - 1)) + "^ " + problem.detail));
     }
 
     // Columns to show.
@@ -150,7 +150,7 @@
       return box;
     });
     picker.append(h("button", { type: "button", onclick: () => go({ cols: boxes.filter((b) => b.checked).map((b) => b.value).join(",") }) }, "Apply"));
-    main.append(picker);
+    append(main, picker);
 
     // Sort as `run list --sort` does: missing values last, newest first as the tie-break.
     const sorted = filtered.slice().sort((a, b) => {
@@ -198,7 +198,7 @@
       ];
       return h("tr", { class: "run", dataset: { run: r.name } }, cells.map((c) => h("td", null, c)));
     });
-    main.append(
+    append(main, 
       h("p", { class: "muted", id: "count" }, sorted.length + " of " + runs.length + " runs" + (where ? " match" : "")),
       h(
         "table",
@@ -217,7 +217,9 @@
         PAGE_SIZES.map((s) => (s === pageSize ? h("b", null, String(s) + " ") : [link(routeLink(["experiment", name], Object.assign({}, state, { size: s === PAGE_SIZES[0] ? "" : s })), String(s)), " "])),
       ),
       commandBox("The same from the command line", [
-        ["list these runs", ["regent", "run", "list", name, where ? "--where" : null, where || null, "--sort", sort, asc ? "--asc" : null]],
+        // `run list --sort` takes metrics and params; its default order is the table's (newest first).
+        ["list these runs", ["regent", "run", "list", name, where ? "--where" : null, where || null,
+          ...(/^(metrics|params)\./.test(sort) ? ["--sort", sort, asc ? "--asc" : null] : [])]],
         ["log another run", ["regent", "run", "log", name, "--param", "KEY=VALUE", "--metric", "KEY=VALUE"]],
       ]),
     );
@@ -227,7 +229,7 @@
     const data = await regent.load("run/" + experimentName + "/" + runName);
     const r = data.run;
     const source = r.source || {};
-    main.append(
+    append(main, 
       h("p", { class: "crumbs" }, link(routeLink(["experiment", experimentName]), experimentName), " / "),
       h("h1", null, "Run ", h("span", { class: "name" }, r.name), " ", badge(r.status, "status-" + r.status)),
       facts([
@@ -241,15 +243,15 @@
         ["Remote", source.remote],
       ]),
     );
-    if (r.note) main.append(h("h2", null, "Note"), h("p", { class: "note", id: "note" }, r.note));
+    if (r.note) append(main, h("h2", null, "Note"), h("p", { class: "note", id: "note" }, r.note));
     const kv = (map, id, fmt) =>
       table(["Key", "Value"], Object.entries(map || {}).map(([k, v]) => [k, fmt ? fmt(v) : String(v)]), { class: "kv", id });
-    main.append(h("h2", null, "Parameters"), kv(r.params, "params"));
-    main.append(h("h2", null, "Metrics"), kv(r.metrics, "metrics", number));
+    append(main, h("h2", null, "Parameters"), kv(r.params, "params"));
+    append(main, h("h2", null, "Metrics"), kv(r.metrics, "metrics", number));
     const histories = Object.entries(r.history || {});
     if (histories.length) {
       const charts = h("div", { class: "charts", id: "charts" });
-      main.append(h("h2", null, "Metric histories"), charts);
+      append(main, h("h2", null, "Metric histories"), charts);
       for (const [metric, points] of histories) {
         regent.chart.history(charts, metric, [{ label: r.name, points }]);
         const series = (r.series || {})[metric];
@@ -257,18 +259,18 @@
       }
     }
     if ((r.artifacts || []).length) {
-      main.append(
+      append(main, 
         h("h2", null, "Artifacts"),
         table(["Path", "URI", "Digest", "Size"], r.artifacts.map((a) => [a.path || "", a.uri || "", h("code", null, a.digest || ""), a.size == null ? "" : String(a.size)]), { id: "artifacts" }),
       );
     }
     const env = r.environment;
     if (env) {
-      main.append(h("h2", null, "Environment"), facts([["Interpreter", env.interpreter], ...Object.entries(env.lockfiles || {}).map(([k, v]) => [k, h("code", null, v)])]));
+      append(main, h("h2", null, "Environment"), facts([["Interpreter", env.interpreter], ...Object.entries(env.lockfiles || {}).map(([k, v]) => [k, h("code", null, v)])]));
     }
-    if (Object.keys(r.tags || {}).length) main.append(h("h2", null, "Tags"), kv(r.tags, "tags"));
-    main.append(h("h2", null, "Versions registered from this run"));
-    main.append(
+    if (Object.keys(r.tags || {}).length) append(main, h("h2", null, "Tags"), kv(r.tags, "tags"));
+    append(main, h("h2", null, "Versions registered from this run"));
+    append(main, 
       data.versions.length
         ? table(["Model", "Version", "Status", "Stages and aliases"], data.versions.map((v) => [
             link(routeLink(["model", v.model]), v.model),
@@ -278,7 +280,7 @@
           ]), { id: "registered" })
         : h("p", { class: "empty" }, "None."),
     );
-    main.append(commandBox("To change this", [
+    append(main, commandBox("To change this", [
       ["register a model from this run", ["regent", "register", "MODEL", "--artifact", "PATH_OR_URI", "--run", r.id]],
       ["update the run", ["regent", "run", "update", r.id, "--metric", "KEY=VALUE"]],
       ["see it in a terminal", ["regent", "run", "show", r.id]],
@@ -288,7 +290,7 @@
   async function compare(main, _parts, query) {
     const ids = (query.get("runs") || "").split(",").filter(Boolean);
     const runs = (await Promise.all(ids.map((id) => regent.load("run/" + id)))).map((d) => d.run);
-    main.append(h("h1", null, "Compare " + runs.length + " runs"));
+    append(main, h("h1", null, "Compare " + runs.length + " runs"));
     if (runs.length === 0) return;
     const rowFor = (group, key, fmt) => {
       const values = runs.map((r) => (r[group] && Object.prototype.hasOwnProperty.call(r[group], key) ? r[group][key] : null));
@@ -296,7 +298,7 @@
       return h("tr", { class: differs ? "differs" : null }, h("th", null, group + "." + key), values.map((v) => h("td", null, v === null ? "—" : fmt(v))));
     };
     const union = (group) => [...new Set(runs.flatMap((r) => Object.keys(r[group] || {})))].sort();
-    main.append(
+    append(main, 
       h("p", { class: "muted" }, "Rows whose values differ are marked."),
       h(
         "table",
@@ -308,7 +310,7 @@
     const metrics = [...new Set(runs.flatMap((r) => Object.keys(r.history || {})))].sort();
     if (metrics.length) {
       const charts = h("div", { class: "charts", id: "charts" });
-      main.append(h("h2", null, "Metric histories"), charts);
+      append(main, h("h2", null, "Metric histories"), charts);
       for (const metric of metrics) {
         regent.chart.history(charts, metric, runs.filter((r) => (r.history || {})[metric]).map((r) => ({ label: r.name, points: r.history[metric] })));
       }
@@ -328,10 +330,10 @@
         return Number((r[group] || {})[rest.join(".")]);
       };
       const box = h("div", { class: "charts", id: "scatter" });
-      main.append(h("h2", null, "Scatter"), h("p", null, select("scatter-x", xs, x, "x"), " against ", select("scatter-y", ys, y, "y")), box);
+      append(main, h("h2", null, "Scatter"), h("p", null, select("scatter-x", xs, x, "x"), " against ", select("scatter-y", ys, y, "y")), box);
       regent.chart.scatter(box, y + " against " + x, x, y, runs.map((r) => ({ x: value(r, x), y: value(r, y), label: r.name })));
     }
-    main.append(commandBox("The same from the command line", [["compare", ["regent", "run", "compare", ...ids]]]));
+    append(main, commandBox("The same from the command line", [["compare", ["regent", "run", "compare", ...ids]]]));
   }
 
   regent.pages = Object.assign(regent.pages || {}, { experiments, experiment, run, compare });
