@@ -311,6 +311,9 @@ async function main() {
   regent(["ui", "build", site], { stdio: ["ignore", "ignore", "inherit"] });
 
   const server = spawn(REGENT, ["ui", "--port", "0"], { cwd: repo, env: gitEnv, stdio: ["ignore", "pipe", "inherit"] });
+  // Whatever ends this process (a failure, a timeout's signal), the server ends with it.
+  process.on("exit", () => server.kill());
+  for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => process.exit(1));
   const url = await new Promise((resolve, reject) => {
     let out = "";
     server.stdout.on("data", (d) => {
