@@ -283,3 +283,38 @@ fn builds_a_static_site_and_replaces_only_its_own_builds() {
         "no temporary folder left"
     );
 }
+
+#[test]
+fn a_broken_file_fails_the_build_and_leaves_no_site() {
+    let env = registry();
+    let run = crate::common::run_file("churn", "first");
+    env.write(&run, "name: first\nstatus: [not, a, status]\n");
+    env.commit_all("break a run by hand");
+    let out = env.root.join("site");
+    let failed = env.run_err(2, &["ui", "build", out.to_str().unwrap()]);
+    assert!(
+        failed.stderr.contains("run churn/first is invalid"),
+        "{}",
+        failed.stderr
+    );
+    assert!(
+        failed.stderr.contains(&run),
+        "names the file: {}",
+        failed.stderr
+    );
+    assert!(!out.exists());
+    let leftovers = std::fs::read_dir(&env.root)
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".regent-ui"))
+        .count();
+    assert_eq!(leftovers, 0, "no temporary folder left");
+
+    // The server says so for that page, and serves the others.
+    let served = Served::start(&env, &[]);
+    let (status, _, body) = served.get("/data/run/churn/first.js");
+    assert_eq!(status, 500, "{body}");
+    assert!(body.contains("run churn/first is invalid"), "{body}");
+    let (status, _, _) = served.get("/data/registry.js");
+    assert_eq!(status, 200);
+}

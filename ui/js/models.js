@@ -333,5 +333,4 @@
   }
 
   regent.pages = Object.assign(regent.pages || {}, { models, model, audit, policy });
-  regent.holdings = holdings;
 })();

@@ -337,5 +337,4 @@
   }
 
   regent.pages = Object.assign(regent.pages || {}, { experiments, experiment, run, compare });
-  regent.runField = field;
 })();
