@@ -5,6 +5,7 @@
 //! those listed after it:
 //!
 //! - [`cli`]: clap definitions and one module per command; turns flags into plain values.
+//! - [`ui`]: the read-only web UI: its data files, a static build, a loopback server.
 //! - [`validate`]: schema and semantic checks of a whole registry, with locations.
 //! - [`snapshot`]: the registry at one commit or in the working tree, read by path.
 //! - [`load`]: bytes to a typed registry file, or every problem with its position.
@@ -50,6 +51,7 @@ pub mod series;
 pub mod snapshot;
 pub mod suggest;
 pub mod time;
+pub mod ui;
 pub mod validate;
 pub mod workspace;
 pub mod yaml_location;

@@ -110,9 +110,9 @@ fn measure_experiments(sizes: &[u64], steps: u64, runs: usize, regent: &Path, ke
         "## One experiment, one `run log` commit per run ({steps} history steps per metric)\n"
     );
     println!(
-        "| runs | generated | `run list --sort accuracy` | per run | `run list` peak | `history` (cold) | per run | `git log -- experiments` |"
+        "| runs | generated | `run list --sort accuracy` | per run | `run list` peak | `history` (cold) | per run | `git log -- experiments` | `ui build` (warm) | per run |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let git = which("git");
     for &n in sizes {
         let dir = tempfile::tempdir().expect("a temporary folder");
@@ -161,15 +161,30 @@ fn measure_experiments(sizes: &[u64], steps: u64, runs: usize, regent: &Path, ke
             },
             runs,
         );
+        // The web UI as a static site (a page per run), the history cache
+        // warm from the `history` runs above.
+        let site = repo.join(".git/bench-ui").to_string_lossy().into_owned();
+        let ui = median(
+            &repo,
+            &Case {
+                program: regent,
+                args: s(&["ui", "build", &site]),
+                reset: None,
+                stdin: None,
+            },
+            runs,
+        );
         let per_run = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6 / n as f64);
         println!(
-            "| {n} | {} | {} | {} | {peak} | {} | {} | {} |",
+            "| {n} | {} | {} | {} | {peak} | {} | {} | {} | {} | {} |",
             format(generated),
             format(list),
             per_run(list),
             format(history),
             per_run(history),
-            format(raw)
+            format(raw),
+            format(ui),
+            per_run(ui)
         );
     }
     println!();
@@ -393,6 +408,10 @@ fn measure_all(
         None,
         None,
     );
+    // The whole web UI as a static site: every model, version, run and event
+    // (each run gets its own page). A build replaces the previous one.
+    let site = repo.join(".git/bench-ui").to_string_lossy().into_owned();
+    row("ui build", case(s(&["ui", "build", &site])), None, None);
     rows
 }
 

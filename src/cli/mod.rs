@@ -18,6 +18,7 @@ mod resolve;
 mod run;
 mod schema;
 mod show;
+mod ui;
 mod validate;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_NO};
@@ -158,6 +159,8 @@ pub enum Command {
     /// Find (and with --fix remove) leftovers that block the next event: tags
     /// on commits no branch contains.
     Doctor(doctor::DoctorArgs),
+    /// The read-only web UI: serve it on loopback, or `ui build` a static site.
+    Ui(ui::UiArgs),
     /// Print the script that makes your shell complete regent's commands and names.
     Completions(complete::CompletionsArgs),
 }
@@ -413,6 +416,7 @@ fn run(cli: Cli) -> CliResult {
         Command::Diff(args) => history::diff(&ctx, args),
         Command::Schema(args) => schema::run(&ctx, args),
         Command::Doctor(args) => doctor::run(&ctx, args),
+        Command::Ui(args) => ui::run(&ctx, args),
         Command::Import(command) => import::run(&ctx, command),
         Command::Completions(args) => complete::print_registration(args),
     }

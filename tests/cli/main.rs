@@ -35,4 +35,6 @@ mod show;
 mod torture;
 mod track;
 mod transcripts;
+mod ui;
 mod validate;
+mod where_cases;

@@ -201,6 +201,32 @@ fn resolve_writes_its_fields_and_json_to_the_outputs() {
     );
 }
 
+/// `ui` runs in a workflow only as `ui build OUT` (the Pages example): the
+/// static site is written; a server, which would never end, is refused.
+#[test]
+fn ui_builds_the_static_site_and_never_serves() {
+    let env = registry();
+    let mut runner = Runner::new(&env, "ui");
+    runner.input("args", "build site/");
+    runner.run().assert_ok();
+    let index = std::fs::read_to_string(env.repo.join("site/index.html")).unwrap();
+    assert!(index.contains("Content-Security-Policy"), "{index}");
+
+    for args in ["", "--port 8080", "site/ build"] {
+        let mut runner = Runner::new(&env, "ui");
+        runner.input("args", args);
+        let run = runner.run();
+        let failed = run.failed();
+        assert_eq!((failed.id.as_str(), failed.code), ("run", 1), "{args:?}");
+        assert!(
+            failed.stdout.contains("runs only as \"ui build OUT\""),
+            "{args:?}: {}",
+            run.log()
+        );
+        assert!(!failed.stdout.contains("Running:"), "{}", run.log());
+    }
+}
+
 #[test]
 fn show_and_history_run_in_the_working_directory() {
     // A monorepo: the registry lives in ml/.

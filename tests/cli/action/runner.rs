@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 pub(super) const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub(super) const TOKEN: &str = "ghs_test_token_0123456789";
 pub(super) const ALLOWED: &str =
-    "check, publish, promote, rollback, register, show, resolve, history, validate, diff";
+    "check, publish, promote, rollback, register, show, resolve, history, validate, diff, ui";
 
 pub(super) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
