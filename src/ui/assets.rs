@@ -35,6 +35,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/charts.js", JS),
     asset!("js/runs.js", JS),
     asset!("js/models.js", JS),
+    asset!("js/audit.js", JS),
     asset!("js/app.js", JS),
     asset!("vendor/uplot/uPlot.iife.min.js", JS),
     asset!("vendor/uplot/uPlot.min.css", CSS),

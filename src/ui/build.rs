@@ -5,6 +5,7 @@
 
 use super::UiError;
 use super::assets::ASSETS;
+use super::audit::{self, HISTORY_CHUNK};
 use super::data::{CHUNK, DataFile, Export, run_detail, run_row, runs_chunk, script};
 use crate::events::Event;
 use std::collections::BTreeMap;
@@ -136,7 +137,15 @@ fn write_data(export: &Export<'_, '_>, writer: &mut Writer) -> Result<(), UiErro
                 .push(event.clone());
         }
     }
-    writer.data(&DataFile::History, &serde_json::json!({ "events": events }))?;
+    writer.data(
+        &DataFile::HistoryIndex,
+        &audit::index(&events, HISTORY_CHUNK),
+    )?;
+    let mut chunk = 0;
+    while let Some(value) = audit::chunk(&events, HISTORY_CHUNK, chunk) {
+        writer.data(&DataFile::HistoryChunk { chunk }, &value)?;
+        chunk += 1;
+    }
     drop(events);
 
     for model in export.model_names()? {

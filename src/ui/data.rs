@@ -7,6 +7,7 @@
 //! hold.
 
 use super::UiError;
+use super::audit::{self, HISTORY_CHUNK};
 use crate::events::Event;
 use crate::git::Repo;
 use crate::names::{self, NameKind};
@@ -23,8 +24,11 @@ pub const CHUNK: usize = 1000;
 pub enum DataFile {
     /// Experiments (with run and chunk counts), models, the policy.
     Registry,
-    /// Every event, oldest first (the audit page).
-    History,
+    /// The audit page's index of the history's chunks (see [`super::audit`]).
+    HistoryIndex,
+    /// Events `chunk * HISTORY_CHUNK ..` of the history, counted from the
+    /// newest, newest first.
+    HistoryChunk { chunk: usize },
     /// Runs `chunk * CHUNK ..` of an experiment, as table rows.
     Runs { experiment: String, chunk: usize },
     /// One run whole, with the versions registered from it.
@@ -38,7 +42,8 @@ impl DataFile {
     pub fn key(&self) -> String {
         match self {
             DataFile::Registry => "registry".to_owned(),
-            DataFile::History => "history".to_owned(),
+            DataFile::HistoryIndex => "history/index".to_owned(),
+            DataFile::HistoryChunk { chunk } => format!("history/{chunk}"),
             DataFile::Runs { experiment, chunk } => format!("runs/{experiment}/{chunk}"),
             DataFile::Run { experiment, run } => format!("run/{experiment}/{run}"),
             DataFile::Model { model } => format!("model/{model}"),
@@ -59,14 +64,14 @@ impl DataFile {
         let ok = |kind, name: &str| names::check(kind, name).is_ok();
         match parts.as_slice() {
             ["registry"] => Some(DataFile::Registry),
-            ["history"] => Some(DataFile::History),
+            ["history", "index"] => Some(DataFile::HistoryIndex),
+            ["history", chunk] => Some(DataFile::HistoryChunk {
+                chunk: chunk_number(chunk)?,
+            }),
             ["runs", experiment, chunk] if ok(NameKind::Experiment, experiment) => {
-                // Digits only: `+1` or `01` would be a second name for one file.
-                let canonical = chunk.bytes().all(|b| b.is_ascii_digit())
-                    && (*chunk == "0" || !chunk.starts_with('0'));
                 Some(DataFile::Runs {
                     experiment: (*experiment).to_owned(),
-                    chunk: chunk.parse().ok().filter(|_| canonical)?,
+                    chunk: chunk_number(chunk)?,
                 })
             }
             ["run", experiment, run]
@@ -83,6 +88,15 @@ impl DataFile {
             _ => None,
         }
     }
+}
+
+/// A chunk's number in a path: digits only, as [`DataFile::key`] writes it
+/// (`+1` or `01` would be a second name for one file; a number too large
+/// for `usize` is no chunk).
+fn chunk_number(text: &str) -> Option<usize> {
+    let canonical =
+        text.bytes().all(|b| b.is_ascii_digit()) && (text == "0" || !text.starts_with('0'));
+    text.parse().ok().filter(|_| canonical)
 }
 
 /// `regent.data(key, value);` with JSON that cannot end the script or the
@@ -142,9 +156,10 @@ impl Export<'_, '_> {
     ) -> Result<Option<Value>, UiError> {
         match file {
             DataFile::Registry => self.registry().map(Some),
-            DataFile::History => self
-                .history()
-                .map(|events| Some(json!({ "events": events }))),
+            DataFile::HistoryIndex => Ok(Some(audit::index(&self.history()?, HISTORY_CHUNK))),
+            DataFile::HistoryChunk { chunk } => {
+                Ok(audit::chunk(&self.history()?, HISTORY_CHUNK, *chunk))
+            }
             DataFile::Runs { experiment, chunk } => self.runs_chunk(experiment, *chunk),
             DataFile::Run { experiment, run } => {
                 if !self
@@ -401,6 +416,17 @@ mod tests {
             })
         );
         assert_eq!(runs.unwrap().path(), "data/runs/exp/2.js");
+        for file in [
+            DataFile::HistoryIndex,
+            DataFile::HistoryChunk { chunk: 0 },
+            DataFile::HistoryChunk { chunk: 12 },
+        ] {
+            assert_eq!(DataFile::parse(&file.path()), Some(file));
+        }
+        assert_eq!(
+            DataFile::HistoryChunk { chunk: 12 }.path(),
+            "data/history/12.js"
+        );
         for bad in [
             "data/run/../x.js",
             "data/run/a/..x.js",
@@ -411,6 +437,13 @@ mod tests {
             "data/registry.json",
             "registry.js",
             "data/model/.js",
+            "data/history.js",
+            "data/history/01.js",
+            "data/history/-1.js",
+            "data/history/1e3.js",
+            "data/history/99999999999999999999999.js",
+            "data/history/index/0.js",
+            "data/history/.js",
         ] {
             assert_eq!(DataFile::parse(bad), None, "{bad}");
         }

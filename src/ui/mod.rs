@@ -6,11 +6,13 @@
 //! (`regent.data(key, {...})`), because a page opened from disk may load
 //! `<script src>` files but may not `fetch()` them. The data is split so a
 //! page loads only what it shows: the registry's index, one experiment's
-//! runs in chunks, one run, one model, the history. The server makes each
-//! file on request from Git objects ([`server`]); the build writes them all
-//! ([`build`]). Nothing here writes to the registry.
+//! runs in chunks, one run, one model, the history in chunks with an index
+//! ([`audit`]). The server makes each file on request from Git objects
+//! ([`server`]); the build writes them all ([`build`]). Nothing here writes
+//! to the registry.
 
 pub mod assets;
+pub mod audit;
 pub mod build;
 pub mod data;
 pub mod server;

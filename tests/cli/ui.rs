@@ -171,6 +171,69 @@ fn serves_on_loopback_with_a_strict_policy_and_only_known_paths() {
     assert_eq!(status, 200);
 }
 
+/// The JSON a data file hands to `regent.data(key, …)`.
+fn data_json(body: &str, key: &str) -> serde_json::Value {
+    let json = body
+        .strip_prefix(&format!("regent.data(\"{key}\","))
+        .and_then(|b| b.strip_suffix(");\n"))
+        .unwrap_or_else(|| panic!("a data script for {key}: {body}"));
+    serde_json::from_str(json).unwrap()
+}
+
+#[test]
+fn serves_the_history_in_chunks_with_an_index() {
+    let env = registry();
+    let history = env.json(&["history"]);
+    let events = history.as_array().unwrap();
+    let served = Served::start(&env, &[]);
+
+    let (status, _, body) = served.get("/data/history/index.js");
+    assert_eq!(status, 200, "{body}");
+    let index = data_json(&body, "history/index");
+    assert_eq!(index["total"], events.len());
+    assert_eq!(index["chunk_size"], 1000);
+    let newest = &events[events.len() - 1];
+    assert_eq!(
+        index["chunks"],
+        serde_json::json!([{
+            "events": events.len(), "newest": newest["time"], "oldest": events[0]["time"],
+        }])
+    );
+    assert_eq!(index["models"], serde_json::json!(["churn"]));
+    assert!(
+        index["events"]
+            .as_array()
+            .unwrap()
+            .contains(&"register".into()),
+        "{index}"
+    );
+
+    // Chunk 0 is the whole history here, newest first, as `history` has it.
+    let (status, _, body) = served.get("/data/history/0.js");
+    assert_eq!(status, 200, "{body}");
+    let chunk = data_json(&body, "history/0");
+    let mut newest_first = events.clone();
+    newest_first.reverse();
+    assert_eq!(chunk["events"], serde_json::Value::from(newest_first));
+
+    // Past the last chunk, or not a chunk's number: no such file.
+    for path in [
+        "/data/history/1.js",
+        "/data/history/18446744073709551615.js",
+        "/data/history/99999999999999999999999.js",
+        "/data/history/01.js",
+        "/data/history/+0.js",
+        "/data/history/-1.js",
+        "/data/history/0x0.js",
+        "/data/history/index/0.js",
+        "/data/history/.js",
+        "/data/history.js",
+    ] {
+        let (status, _, body) = served.get(path);
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+}
+
 #[test]
 fn a_new_commit_shows_on_the_next_request() {
     let env = registry();
@@ -221,13 +284,24 @@ fn builds_a_static_site_and_replaces_only_its_own_builds() {
         "vendor/uplot/uPlot.iife.min.js",
         "vendor/uplot/LICENSE",
         "data/registry.js",
-        "data/history.js",
+        "data/history/index.js",
+        "data/history/0.js",
         "data/runs/churn/0.js",
         "data/run/churn/first.js",
         "data/model/churn.js",
     ] {
         assert!(out.join(file).is_file(), "{file}");
     }
+    // The history in chunks with an index, as the server has them; no
+    // file of the whole history.
+    assert!(!out.join("data/history.js").exists());
+    assert!(!out.join("data/history/1.js").exists());
+    let served = Served::start(&env, &[]);
+    for key in ["history/index", "history/0"] {
+        let built = std::fs::read_to_string(out.join(format!("data/{key}.js"))).unwrap();
+        assert_eq!(served.get(&format!("/data/{key}.js")).2, built, "{key}");
+    }
+    drop(served);
     let index = std::fs::read_to_string(out.join("index.html")).unwrap();
     // Nothing from another origin, no inline script.
     assert!(

@@ -4,7 +4,8 @@
 // disk (file://) and the server (`regent ui --port 0`). On every page: what
 // the DOM shows, that no dialog fires (hostile text stays text), that there
 // is no console error, page error, CSP violation or request to another
-// origin. Also runs tests/data/where-cases.json through the page's `--where`
+// origin; on the audit page, which data files were requested (the index and
+// only the history chunks the page reads). Also runs tests/data/where-cases.json through the page's `--where`
 // implementation, and checks that the server shows a new commit on reload.
 // Screenshots go to target/ui-screenshots/ (and docs/screenshots/ with --docs).
 //
@@ -62,6 +63,9 @@ async function open(browser, base, allowed) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page = await context.newPage();
   const problems = [];
+  // Every URL the page asked for, to check which data files a page loads.
+  const requests = [];
+  page.on("request", (r) => requests.push(r.url()));
   page.on("console", (m) => { if (m.type() === "error" || m.type() === "warning") problems.push(`console ${m.type()}: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
   page.on("dialog", (d) => { problems.push(`dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
@@ -74,7 +78,7 @@ async function open(browser, base, allowed) {
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
   });
-  return { context, page, problems, base };
+  return { context, page, problems, requests, base };
 }
 
 async function visit(t, hash) {
@@ -85,6 +89,15 @@ async function visit(t, hash) {
 async function settle(t, hash) {
   // A route change made by the page itself (a form, a link).
   await t.page.waitForFunction((h) => document.body.dataset.ready === h, hash, { timeout: 15000 });
+}
+
+// The data files (`history/0`, …) a fresh load of `hash` asked for, sorted.
+async function loads(t, hash) {
+  await t.page.goto("about:blank");
+  t.requests.length = 0;
+  await visit(t, hash);
+  const keys = t.requests.map((u) => (u.match(/\/data\/(.+)\.js$/) || [])[1]).filter(Boolean);
+  return [...new Set(keys)].sort();
 }
 
 const texts = (t, selector) => t.page.$$eval(selector, (els) => els.map((e) => e.textContent.trim()));
@@ -234,30 +247,102 @@ async function pages(t, mode) {
     await shot(t, mode, "model");
   });
 
-  await check(`${mode}: audit, filters and what was in a stage when`, async () => {
-    await visit(t, "#/audit?model=churn&stage=production");
-    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["rollback", "promote", "promote"]);
-    await visit(t, "#/audit?via=manual&event=promote");
-    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(4)"), ["v3"]);
-    await visit(t, "#/audit?since=2026-11-15&until=2026-11-16T23:00:00Z&model=churn");
-    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["rollback", "promote"]);
-    await visit(t, "#/audit");
+  await check(`${mode}: audit, a page of the history from its newest chunk`, async () => {
+    // The fixture's ~1,230 events are two chunks: the newest 1,000 (every
+    // model event and most of the sweep's runs) and the rest.
+    assert.deepEqual(await loads(t, "#/audit"), ["history/0", "history/index", "registry"]);
     const total = Number((await t.page.textContent("#event-count")).split(" ")[0]);
-    assert.ok(total > 1200, "every run and model event");
+    assert.ok(total > 1200 && total <= 2000, "every run and model event");
     assert.equal((await texts(t, "#events tbody tr")).length, 100, "a page of events");
     assert.equal(await t.page.textContent("#events-page"), `page 1 of ${Math.ceil(total / 100)}`);
     assert.deepEqual((await texts(t, "#events tbody tr td:nth-child(2)")).slice(0, 2), ["describe", "describe"], "newest first");
+    assert.equal(await t.page.$("#event-scan"), null, "nothing left unread");
+    // Page 11 is events 1,000 to 1,099: the second chunk alone.
+    assert.deepEqual(await loads(t, "#/audit?page=11"), ["history/1", "history/index", "registry"]);
+    assert.equal(await t.page.textContent("#events-page"), `page 11 of ${Math.ceil(total / 100)}`);
+    assert.deepEqual((await texts(t, "#events tbody tr")).length, Math.min(100, total - 1000));
+    await noInjection(t);
+  });
+
+  await check(`${mode}: audit filters read chunks newest first until a page is full`, async () => {
+    // churn's production events are all in the newest chunk, but only reading
+    // the older one too tells there are no more.
+    assert.deepEqual(await loads(t, "#/audit?model=churn&stage=production"), ["history/0", "history/1", "history/index", "registry"]);
+    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["rollback", "promote", "promote"]);
+    assert.match(await t.page.textContent("#event-count"), /^3 of \d+ events, newest first$/);
+    await visit(t, "#/audit?via=manual&event=promote");
+    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(4)"), ["v3"]);
+    // A time range passes over the older chunk, whose events are all earlier.
+    assert.deepEqual(await loads(t, "#/audit?since=2026-11-15&until=2026-11-16T23:00:00Z&model=churn"), ["history/0", "history/index", "registry"]);
+    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["rollback", "promote"]);
+    assert.deepEqual(await loads(t, "#/audit?until=2026-11-04T10:00:00Z"), ["history/1", "history/index", "registry"]);
+    assert.deepEqual(await texts(t, "#events tbody tr td:nth-child(2)"), ["run", "policy", "init"]);
+
+    // Runs fill a page from the newest chunk: the page says how far it read.
+    assert.deepEqual(await loads(t, "#/audit?event=run"), ["history/0", "history/index", "registry"]);
+    const total = Number((await t.page.textContent("#event-scan")).match(/^scanned 1000 of (\d+) events$/)[1]);
+    assert.match(await t.page.textContent("#event-count"), new RegExp(`^at least 9\\d\\d of ${total} events, newest first$`));
+    assert.equal(await t.page.textContent("#events-page"), "page 1");
+    // The run events newest first, as `regent history` has them; page n shows 100 of them.
+    const all = JSON.parse(regent(["history", "--json"])).filter((e) => e.event === "run").reverse().map((e) => e.experiment + "/" + e.run);
+    assert.equal(all.length, 1203);
+    const trials = (n) => all.slice((n - 1) * 100, n * 100);
+    const runs = () => texts(t, "#events tbody tr td:nth-child(3)");
+    assert.deepEqual(await runs(), trials(1));
+    // The next page goes on from where this one stopped, and back.
+    await t.page.click(".pager a:text-is('older ›')");
+    await t.page.waitForFunction(() => /page=2/.test(document.body.dataset.ready || ""));
+    assert.deepEqual(await runs(), trials(2));
+    assert.equal(await t.page.textContent("#events-page"), "page 2");
+    await t.page.click(".pager a:text-is('‹ newer')");
+    await t.page.waitForFunction(() => /page=1(?!\d)/.test(document.body.dataset.ready || ""));
+    assert.doesNotMatch(await t.page.evaluate(() => location.hash), /from=/, "page 1 reads from the newest");
+    assert.deepEqual(await runs(), trials(1));
+    // A page across the chunks' boundary, and the last page, where every
+    // chunk has been read and the count is exact.
+    await visit(t, "#/audit?event=run&page=10");
+    assert.deepEqual(await runs(), trials(10));
+    await visit(t, "#/audit?event=run&page=12");
+    assert.deepEqual(await runs(), trials(12));
+    // Page 13 starts in the older chunk, where page 12 stopped: it reads that chunk alone.
+    const older = await t.page.getAttribute(".pager a:text-is('older ›')", "href");
+    assert.match(older, /page=13&from=(\d+%2C){11}\d+$/);
+    assert.deepEqual(await loads(t, older), ["history/1", "history/index", "registry"]);
+    assert.deepEqual(await runs(), ["churn/wide", "churn/tuned", "churn/baseline"]);
+    assert.deepEqual(await runs(), trials(13));
+    assert.equal(await t.page.textContent("#event-count"), `1203 of ${total} events, newest first`);
+    assert.equal(await t.page.textContent("#events-page"), "page 13 of 13");
+    assert.equal(await t.page.$("#event-scan"), null);
+    await t.page.click(".pager a:text-is('‹ newer')");
+    await t.page.waitForFunction(() => /page=12/.test(document.body.dataset.ready || ""));
+    assert.deepEqual(await runs(), trials(12));
+    await noInjection(t);
+  });
+
+  await check(`${mode}: what version of a model was in a stage at a time, from the model's file`, async () => {
+    await visit(t, "#/audit?model=fraud");
+    assert.equal(await t.page.inputValue("#at-model"), "fraud", "the model filter's model");
+    await visit(t, "#/audit");
+    await t.page.selectOption("#at-model", "churn");
     await t.page.selectOption("#at-stage", "production");
     await t.page.fill("#at-time", "2026-11-15 12:00");
     await t.page.click("section.at button");
     await t.page.waitForFunction(() => /at=/.test(document.body.dataset.ready || ""));
     assert.deepEqual(await texts(t, "#at-result tbody tr td:nth-child(2)"), ["v2"]);
-    await visit(t, "#/audit?at_stage=production&at=" + encodeURIComponent("2026-11-16 12:00"));
+    const asked = "#/audit?at_model=churn&at_stage=production&at=" + encodeURIComponent("2026-11-16 12:00");
+    assert.deepEqual(await loads(t, asked), ["history/0", "history/index", "model/churn", "registry"]);
     assert.deepEqual(await texts(t, "#at-result tbody tr td:nth-child(2)"), ["v1"]);
-    await visit(t, "#/audit?at_stage=staging&at=2026-11-20");
-    assert.deepEqual(await texts(t, "#at-result tbody tr"), ["churnv32026-11-19 10:00:00Zmanual", "fraudv12026-11-18 10:00:00Zpromote"]);
-    await noInjection(t);
+    await visit(t, "#/audit?at_model=churn&at_stage=staging&at=2026-11-20");
+    assert.deepEqual(await texts(t, "#at-result tbody tr"), ["churnv32026-11-19 10:00:00Zmanual"]);
+    assert.match(await t.page.textContent("section.at section.commands"), /regent show churn --at 2026-11-20/);
     await shot(t, mode, "audit");
+    await visit(t, "#/audit?at_model=fraud&at_stage=staging&at=2026-11-20");
+    assert.deepEqual(await texts(t, "#at-result tbody tr"), ["fraudv12026-11-18 10:00:00Zpromote"]);
+    await visit(t, "#/audit?at_model=fraud&at_stage=production&at=2026-11-20");
+    assert.equal(await t.page.textContent("#at-result"), "No version of fraud was in production at 2026-11-20 00:00:00Z.");
+    await visit(t, "#/audit?at_model=churn&at_stage=staging&at=2026-11-01");
+    assert.equal(await t.page.textContent("#at-result"), "No version of churn was in staging at 2026-11-01 00:00:00Z.");
+    await noInjection(t);
   });
 
   await check(`${mode}: policy in words`, async () => {

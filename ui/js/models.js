@@ -1,12 +1,12 @@
-// Models, a model (versions, badges, lineage, the stage timeline), the audit
-// trail, and the policy in words.
+// Models, a model (versions, badges, lineage, the stage timeline), and the
+// policy in words. Which version held a stage at a time is shared with the
+// audit page (audit.js).
 "use strict";
 
 (function () {
   const { h, append, number, time, commandBox, badge, table, facts, link, routeLink, shortCommit } = regent;
 
   const ASSIGN = new Set(["promote", "rollback"]);
-  const AUDIT_PAGE = 100;
 
   // Which version held each stage when: [{stage, version|null, from, to,
   // event, via, actor, commit}], from the model's events (oldest first).
@@ -25,6 +25,19 @@
     return out;
   }
 
+  // The event that put the version holding `stage` at time `at` (ms) there,
+  // from one model's events (oldest first); null when the stage was empty.
+  function holderAt(events, stage, at) {
+    let holder = null;
+    for (const e of events) {
+      if (e.stage !== stage || !(Date.parse(e.time) <= at)) continue;
+      if (ASSIGN.has(e.event)) holder = e;
+      else if (e.event === "demote") holder = null;
+    }
+    return holder;
+  }
+
+  // The policy's stages in order, then any other stage `extra` names.
   function stageOrder(registry, extra) {
     const declared = registry.policy.stages.map((s) => s.name);
     return [...declared, ...[...new Set(extra)].filter((s) => !declared.includes(s)).sort()];
@@ -169,114 +182,6 @@
     ]));
   }
 
-  // "2026-11-29", "2026-11-29 10:00" or RFC 3339; without a zone, UTC.
-  function parseTime(text) {
-    const t = (text || "").trim();
-    if (!t) return null;
-    let iso = t.replace(" ", "T");
-    if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) iso += "T00:00:00Z";
-    else if (!/(Z|[+-]\d{2}:?\d{2})$/i.test(iso)) iso += "Z";
-    const ms = Date.parse(iso);
-    return Number.isNaN(ms) ? NaN : ms;
-  }
-
-  async function audit(main, _parts, query) {
-    const [registry, history] = await Promise.all([regent.load("registry"), regent.load("history")]);
-    const events = history.events;
-    const distinct = (key) => [...new Set(events.map((e) => e[key]).filter((v) => v !== null && v !== undefined))].sort();
-    const filters = ["model", "stage", "event", "actor", "via", "since", "until"];
-    const current = Object.fromEntries(filters.map((f) => [f, query.get(f) || ""]));
-    const go = (change) => { location.hash = routeLink(["audit"], Object.assign({}, current, change)); };
-    const select = (key, options) =>
-      h("label", null, key + " ", h("select", { id: "filter-" + key, onchange: (ev) => go({ [key]: ev.target.value }) },
-        h("option", { value: "" }, "any"), options.map((o) => h("option", { value: o, selected: o === current[key] }, o))));
-    const timeInput = (key) => {
-      const input = h("input", { type: "text", id: "filter-" + key, value: current[key], placeholder: "2026-11-29 or RFC 3339", onchange: (ev) => go({ [key]: ev.target.value }) });
-      return h("label", null, key + " ", input);
-    };
-    const since = parseTime(current.since);
-    const until = parseTime(current.until);
-    const badTime = [["since", since], ["until", until]].filter(([, v]) => Number.isNaN(v)).map(([k]) => k);
-    const shown = events.filter((e) => {
-      for (const key of ["model", "stage", "event", "actor", "via"]) if (current[key] && e[key] !== current[key]) return false;
-      const t = Date.parse(e.time);
-      if (Number.isFinite(since) && !(t >= since)) return false;
-      if (Number.isFinite(until) && !(t <= until)) return false;
-      return true;
-    });
-    append(main, 
-      h("h1", null, "Audit"),
-      h("div", { class: "filters" }, select("model", distinct("model")), select("stage", distinct("stage")), select("event", distinct("event")), select("actor", distinct("actor")), select("via", ["regent", "manual"]), timeInput("since"), timeInput("until")),
-      badTime.length ? h("p", { class: "error" }, "Not a time: " + badTime.join(", ") + " (use 2026-11-29, 2026-11-29 10:00 or RFC 3339)") : null,
-    );
-
-    // What was in a stage at a time: each model's holder then, from the same events.
-    const stages = stageOrder(registry, distinct("stage"));
-    const atStage = stages.includes(query.get("at_stage")) ? query.get("at_stage") : stages[0];
-    const atText = query.get("at") || "";
-    const at = parseTime(atText);
-    const atInput = h("input", { type: "text", id: "at-time", value: atText, placeholder: "2026-11-29 10:00" });
-    const stageSelect = h("select", { id: "at-stage" }, stages.map((s) => h("option", { value: s, selected: s === atStage }, s)));
-    const section = h(
-      "section",
-      { class: "at" },
-      h("h2", null, "What was in a stage at a time"),
-      h("form", { onsubmit: (ev) => { ev.preventDefault(); go({ at_stage: stageSelect.value, at: atInput.value }); } },
-        "What was in ", stageSelect, " at ", atInput, " ", h("button", { type: "submit" }, "Look")),
-    );
-    if (atText) {
-      if (!Number.isFinite(at)) {
-        section.append(h("p", { class: "error" }, "Not a time: " + atText));
-      } else {
-        const holder = new Map();
-        for (const e of events) {
-          if (e.stage !== atStage || !e.model || !(Date.parse(e.time) <= at)) continue;
-          if (ASSIGN.has(e.event)) holder.set(e.model, e);
-          else if (e.event === "demote") holder.delete(e.model);
-        }
-        section.append(
-          holder.size === 0
-            ? h("p", { class: "empty", id: "at-result" }, "Nothing was in " + atStage + " at " + time(new Date(at).toISOString()) + ".")
-            : table(["Model", "Version", "Since", "Via"], [...holder.entries()].sort().map(([model, e]) => [
-                link(routeLink(["model", model]), model), "v" + e.version, time(e.time), e.via === "manual" ? badge("manual", "manual") : e.event,
-              ]), { id: "at-result" }),
-        );
-        section.append(commandBox("The same from the command line", [...holder.keys()].sort().map((model) => ["", ["regent", "show", model, "--at", atText]])));
-      }
-    }
-    append(main, section);
-    // Newest first, a page at a time: a registry may have many thousands of events.
-    const newest = shown.slice().reverse();
-    const pages = Math.max(1, Math.ceil(newest.length / AUDIT_PAGE));
-    const page = Math.min(pages, Math.max(1, Number(query.get("page")) || 1));
-    const pageLink = (n, text) => link(routeLink(["audit"], Object.assign({}, current, { at_stage: query.get("at_stage"), at: query.get("at"), page: n })), text);
-    append(main, 
-      h("h2", null, "Events"),
-      h("p", { class: "muted", id: "event-count" }, shown.length + " of " + events.length + " events, newest first"),
-      h(
-        "table",
-        { class: "events", id: "events" },
-        h("thead", null, h("tr", null, ["Time", "Event", "Model", "Version", "Stage", "Alias", "Previous", "Actor", "Via", "PR", "Commit"].map((x) => h("th", null, x)))),
-        h("tbody", null, newest.slice((page - 1) * AUDIT_PAGE, page * AUDIT_PAGE).map((e) =>
-          h("tr", { class: "event" + (e.via === "manual" ? " manual" : ""), dataset: { event: e.event } }, [
-            time(e.time), e.event,
-            e.model ? link(routeLink(["model", e.model]), e.model) : e.experiment ? e.experiment + (e.run ? "/" + e.run : "") : "",
-            e.version == null ? "" : "v" + e.version, e.stage || "", e.alias || "", e.previous == null ? "" : "v" + e.previous,
-            e.actor || "", e.via === "manual" ? badge("manual", "manual") : "regent", e.pr == null ? "" : "#" + e.pr,
-            h("code", null, shortCommit(e.commit)),
-          ].map((c) => h("td", null, c))))),
-      ),
-      h("div", { class: "pager" },
-        page > 1 ? pageLink(page - 1, "‹ newer") : null,
-        h("span", { id: "events-page" }, "page " + page + " of " + pages),
-        page < pages ? pageLink(page + 1, "older ›") : null),
-    );
-    append(main, commandBox("The same from the command line", [
-      ["this history", ["regent", "history", current.model || null, current.stage ? "--stage" : null, current.stage || null, current.since ? "--since" : null, current.since || null, current.until ? "--until" : null, current.until || null]],
-      ["as CSV", ["regent", "history", "--format", "csv"]],
-    ]));
-  }
-
   function approvals(count, approvers) {
     if (!count) return null;
     const who = approvers && approvers.length ? " from " + approvers.join(", ") : "";
@@ -332,5 +237,6 @@
     );
   }
 
-  regent.pages = Object.assign(regent.pages || {}, { models, model, audit, policy });
+  Object.assign(regent, { stageOrder, holderAt });
+  regent.pages = Object.assign(regent.pages || {}, { models, model, policy });
 })();
