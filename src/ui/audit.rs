@@ -6,7 +6,8 @@
 //! and the values its filters offer), then only the chunks it reads. Chunk
 //! 0 holds the newest events, so the first page needs one chunk; a filtered
 //! page reads chunks newest first until it has a page of matches, skipping
-//! those whose time span a time filter excludes.
+//! those that cannot match: outside its time range, or without its model,
+//! stage or event kind.
 
 use crate::events::{Event, Via};
 use serde_json::{Value, json};
@@ -16,34 +17,47 @@ use std::collections::BTreeSet;
 pub const HISTORY_CHUNK: usize = 1000;
 
 /// The index of `events` (oldest first, as the history walk gives them) in
-/// chunks of `size`: the total, each chunk's length and time span, and the
-/// distinct models, stages, actors, event kinds and ways (`via`) the filters
-/// offer.
+/// chunks of `size`: the total; each chunk's length, time span, and the
+/// models, stages and event kinds in it (so a filter passes over chunks
+/// without a match unread); and over all events, the models, stages,
+/// actors, event kinds and `via` values the filters offer.
 pub fn index(events: &[Event], size: usize) -> Value {
-    let mut models = BTreeSet::new();
-    let mut stages = BTreeSet::new();
     let mut actors = BTreeSet::new();
-    let mut kinds = BTreeSet::new();
     let mut vias = BTreeSet::new();
     for e in events {
-        models.extend(e.model.as_deref());
-        stages.extend(e.stage.as_deref());
         actors.extend(e.actor.as_deref());
-        kinds.insert(e.event.as_str());
         vias.insert(via_name(e.via));
     }
     let chunks: Vec<Value> = events
         .rchunks(size.max(1))
         .map(|chunk| {
             let (newest, oldest) = span(chunk);
-            json!({ "events": chunk.len(), "newest": newest, "oldest": oldest })
+            let (models, stages, kinds) = kinds_of(chunk);
+            json!({
+                "events": chunk.len(), "newest": newest, "oldest": oldest,
+                "models": models, "stages": stages, "kinds": kinds,
+            })
         })
         .collect();
+    let (models, stages, kinds) = kinds_of(events);
     json!({
         "total": events.len(), "chunk_size": size.max(1), "chunks": chunks,
         "models": models, "stages": stages, "actors": actors, "events": kinds,
         "vias": vias,
     })
+}
+
+/// The distinct models, stages and event kinds of `events`, sorted.
+fn kinds_of(events: &[Event]) -> (BTreeSet<&str>, BTreeSet<&str>, BTreeSet<&str>) {
+    let mut models = BTreeSet::new();
+    let mut stages = BTreeSet::new();
+    let mut kinds = BTreeSet::new();
+    for e in events {
+        models.extend(e.model.as_deref());
+        stages.extend(e.stage.as_deref());
+        kinds.insert(e.event.as_str());
+    }
+    (models, stages, kinds)
 }
 
 /// Chunk `n` of `events` in chunks of `size`, its events newest first;
@@ -123,9 +137,12 @@ mod tests {
         assert_eq!(
             index["chunks"],
             json!([
-                {"events": 3, "newest": "2026-11-07T10:00:00Z", "oldest": "2026-11-05T10:00:00Z"},
-                {"events": 3, "newest": "2026-11-04T10:00:00Z", "oldest": "2026-11-02T10:00:00Z"},
-                {"events": 1, "newest": "2026-11-01T10:00:00Z", "oldest": "2026-11-01T10:00:00Z"},
+                {"events": 3, "newest": "2026-11-07T10:00:00Z", "oldest": "2026-11-05T10:00:00Z",
+                 "models": ["m2"], "stages": [], "kinds": ["promote", "run"]},
+                {"events": 3, "newest": "2026-11-04T10:00:00Z", "oldest": "2026-11-02T10:00:00Z",
+                 "models": ["m0", "m1"], "stages": [], "kinds": ["promote", "run"]},
+                {"events": 1, "newest": "2026-11-01T10:00:00Z", "oldest": "2026-11-01T10:00:00Z",
+                 "models": [], "stages": [], "kinds": ["run"]},
             ])
         );
         assert_eq!(versions(&chunk(&events, 3, 0).unwrap()), [6, 5, 4]);
@@ -151,18 +168,17 @@ mod tests {
             event(6, Some("2026-11-03T10:00:00Z")),
         ];
         let index = index(&events, 10);
-        assert_eq!(
-            index["chunks"],
-            json!([{"events": 4, "newest": "2026-11-05T10:00:00Z", "oldest": "2026-11-01T10:00:00Z"}])
-        );
+        assert_eq!(index["chunks"][0]["newest"], "2026-11-05T10:00:00Z");
+        assert_eq!(index["chunks"][0]["oldest"], "2026-11-01T10:00:00Z");
         assert_eq!(index["vias"], json!(["regent"]));
         let broken = vec![
             event(0, Some("2026-11-05T10:00:00Z")),
             event(2, Some("soon")),
         ];
+        let chunk = &super::index(&broken, 10)["chunks"][0];
         assert_eq!(
-            super::index(&broken, 10)["chunks"],
-            json!([{"events": 2, "newest": null, "oldest": null}])
+            (&chunk["newest"], &chunk["oldest"]),
+            (&json!(null), &json!(null))
         );
         assert_eq!(super::index(&[], 10)["chunks"], json!([]));
     }

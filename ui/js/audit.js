@@ -28,7 +28,8 @@
   // The events that `match`, reading the history from position `start` (0
   // is the newest event) a chunk at a time, newest first, until `want` have
   // been found or every chunk has been read. Chunks that `skip` rules out
-  // (by their time span) are passed over unread. A chunk is read whole: its
+  // (by the index: their time span, models, stages, kinds) are passed over
+  // unread. A chunk is read whole: its
   // further matches cost nothing, and tell the page there is more. Returns
   // the matches with their positions and the position the reading reached.
   async function scan(index, start, want, match, skip) {
@@ -133,9 +134,14 @@
       if (Number.isFinite(until) && !(t <= until)) return false;
       return true;
     };
-    // A chunk whose events are all outside the time range has no match.
+    // A chunk has no match when it holds no event of the model, stage or
+    // kind asked for, or all its events are outside the time range.
     const skip = (chunk) => {
-      if (!timed || !chunk || chunk.newest == null || chunk.oldest == null) return false;
+      if (!chunk) return false;
+      for (const [key, values] of [["model", chunk.models], ["stage", chunk.stages], ["event", chunk.kinds]]) {
+        if (current[key] && Array.isArray(values) && !values.includes(current[key])) return true;
+      }
+      if (!timed || chunk.newest == null || chunk.oldest == null) return false;
       return (Number.isFinite(since) && Date.parse(chunk.newest) < since) || (Number.isFinite(until) && Date.parse(chunk.oldest) > until);
     };
     const total = index.total;
