@@ -42,7 +42,8 @@
       if (!skip(index.chunks[n])) {
         const { events } = await regent.load("history/" + n);
         for (let p = pos; p < end; p++) {
-          // A served chunk may come from a newer commit than its index: shorter.
+          // Served, the branch may move between the index and a chunk: the
+          // chunk then comes from another commit and may be shorter.
           const e = events[p - n * size];
           if (e && match(e)) found.push({ pos: p, event: e });
         }
