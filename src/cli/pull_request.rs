@@ -90,12 +90,7 @@ pub fn open(
 
     let single_promotion =
         args.branch.is_none() && matches!(action, Action::Promote { .. } | Action::Rollback { .. });
-    let checks: Vec<serde_json::Value> = plan
-        .decision
-        .iter()
-        .flat_map(|d| d.checks.iter())
-        .map(crate::policy::Check::to_json)
-        .collect();
+    let checks = decision_checks(plan);
     let (title, body) = if single_promotion {
         let context = body_context(&repo, &proposal.base_commit, plan, &actor)?;
         proposal.render(&context, "pr-title.j2", "pr-body.md.j2")?
@@ -321,6 +316,15 @@ impl<'r> Proposal<'r> {
     }
 }
 
+/// Every check of the plan's policy decision, as the templates show them.
+fn decision_checks(plan: &Plan) -> Vec<serde_json::Value> {
+    plan.decision
+        .iter()
+        .flat_map(|d| d.checks.iter())
+        .map(crate::policy::Check::to_json)
+        .collect()
+}
+
 /// A branch name regent will push: a valid ref that no option parser
 /// could take for a flag.
 fn check_branch_name(branch: &str) -> CliResult {
@@ -459,12 +463,7 @@ fn body_context(
         .iter()
         .map(|n| serde_json::json!({"name": n, "candidate": value(&candidate, n), "current": value(&current, n)}))
         .collect();
-    let checks: Vec<serde_json::Value> = plan
-        .decision
-        .iter()
-        .flat_map(|d| d.checks.iter())
-        .map(crate::policy::Check::to_json)
-        .collect();
+    let checks = decision_checks(plan);
     let config = snapshot.config().ok().map(|c| c.value);
     let stage_config = config.as_ref().and_then(|c| c.stage(&stage)).cloned();
     let required = stage_config.as_ref().and_then(|s| s.approvals).unwrap_or(0);

@@ -140,18 +140,7 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
         return propose::propose(ctx, &repo, &source, options, &actor, &authorship);
     }
     // Judged before anything is stored or committed.
-    let mut preview = Vec::with_capacity(plan.commits.len());
-    for commit in &plan.commits {
-        preview.push(finish(
-            ctx,
-            &repo,
-            commit,
-            &source,
-            &actor,
-            options,
-            Pass::Judge,
-        )?);
-    }
+    let preview = finish_all(ctx, &repo, &plan, &source, &actor, options, Pass::Judge)?;
     if let Some(verdict) = judge::verdict(&repo, &authorship, &head, &preview)? {
         judge::refuse_unless_allowed(&verdict)?;
     }
@@ -165,18 +154,7 @@ fn import(ctx: &Ctx, source: Source, options: &ImportOptions) -> CliResult {
             crate::artifacts::store::ROOT_ENV
         )));
     }
-    let mut commits = Vec::with_capacity(plan.commits.len());
-    for commit in &plan.commits {
-        commits.push(finish(
-            ctx,
-            &repo,
-            commit,
-            &source,
-            &actor,
-            options,
-            Pass::Commit,
-        )?);
-    }
+    let commits = finish_all(ctx, &repo, &plan, &source, &actor, options, Pass::Commit)?;
     let ids = workspace::apply_chain(&repo, &authorship, &lock, &commits)?;
     drop(lock);
     if let (Some(target), Some(last)) = (&push, ids.last()) {
@@ -225,6 +203,22 @@ fn needs_store(plan: &Plan) -> bool {
         c.runs.iter().any(|r| r.artifacts.iter().any(local))
             || c.versions.iter().any(|v| local(&v.artifact))
     })
+}
+
+/// Every commit of the plan, in order ([`finish`]).
+fn finish_all(
+    ctx: &Ctx,
+    repo: &crate::git::Repo,
+    plan: &Plan,
+    source: &Source,
+    actor: &str,
+    options: &ImportOptions,
+    pass: Pass,
+) -> CliResult<Vec<(Vec<Change>, CommitMessage)>> {
+    plan.commits
+        .iter()
+        .map(|commit| finish(ctx, repo, commit, source, actor, options, pass))
+        .collect()
 }
 
 /// One commit's files and message: artifacts stored (or recorded by URI),

@@ -44,18 +44,7 @@ pub(super) fn propose(
                 source.location, plan.already
             )));
         }
-        let mut commits = Vec::with_capacity(plan.commits.len());
-        for commit in &plan.commits {
-            commits.push(super::finish(
-                ctx,
-                repo,
-                commit,
-                source,
-                actor,
-                options,
-                Pass::Commit,
-            )?);
-        }
+        let commits = super::finish_all(ctx, repo, &plan, source, actor, options, Pass::Commit)?;
         let ids = crate::workspace::build_chain(repo, authorship, start, &commits)?;
         let last = *ids
             .last()
