@@ -188,6 +188,12 @@ async fn pr_branch_collects_several_commands_on_one_pull_request() {
         format!("regent: 3 registry events ({branch})")
     );
     // The gate judges the branch as one change.
+    gate_on(&env, branch, 0);
+}
+
+/// `regent check` of origin's `branch` against origin's main, as the gate
+/// judges its pull request (without reviews); returns its report.
+pub(crate) fn gate_on(env: &crate::common::TestEnv, branch: &str, code: i32) -> String {
     env.git(&["fetch", "-q", "origin"]);
     let out = env.run(&[
         "check",
@@ -196,5 +202,6 @@ async fn pr_branch_collects_several_commands_on_one_pull_request() {
         "--head",
         &format!("origin/{branch}"),
     ]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, code, "{}{}", out.stdout, out.stderr);
+    out.stdout
 }

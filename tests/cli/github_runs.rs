@@ -196,15 +196,7 @@ async fn a_sweep_collects_on_one_branch_and_passes_the_gate() {
     for run in ["run e/b1", "run e/b2"] {
         assert!(last["body"].as_str().unwrap().contains(run), "{last}");
     }
-    env.git(&["fetch", "-q", "origin"]);
-    let out = env.run(&[
-        "check",
-        "--base",
-        "origin/main",
-        "--head",
-        &format!("origin/{branch}"),
-    ]);
-    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    crate::github_events::gate_on(&env, branch, 0);
 }
 
 /// `--pr` with `--push` or `--no-commit` is a usage error, and nothing is
